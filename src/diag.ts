@@ -1,0 +1,48 @@
+/**
+ * Component loggers on OTel's `diag`, with the access token kept out of every line.
+ * No code in this package logs anywhere else.
+ */
+import { diag } from '@opentelemetry/api';
+import type { DiagLogger } from '@opentelemetry/api';
+
+const NAMESPACE = 'gravity-otel-exporter';
+const REDACTED = '[REDACTED]';
+const secrets = new Set<string>();
+
+/** Remembers a secret (the access token) so that `redact` removes it from any text. */
+export function registerSecret(secret: string): void {
+  if (secret.length > 0) secrets.add(secret);
+}
+
+/** Removes `access_token=` query values and every registered secret from `text`. */
+export function redact(text: string): string {
+  let result = text.replace(/(access_token=)[^&#\s"'<>]*/gi, `$1${REDACTED}`);
+  for (const secret of secrets) {
+    if (result.includes(secret)) result = result.split(secret).join(REDACTED);
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret && result.includes(encoded)) result = result.split(encoded).join(REDACTED);
+  }
+  return result;
+}
+
+function redactArgument(value: unknown): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (value instanceof Error) return redact(`${value.name}: ${value.message}`);
+  return value;
+}
+
+/** A `diag` component logger for one part of the package (`gravity-otel-exporter/<part>`). */
+export function createLogger(part: string): DiagLogger {
+  const logger = diag.createComponentLogger({ namespace: `${NAMESPACE}/${part}` });
+  const wrap =
+    (level: keyof DiagLogger) =>
+    (message: string, ...args: unknown[]): void =>
+      logger[level](redact(message), ...args.map(redactArgument));
+  return {
+    error: wrap('error'),
+    warn: wrap('warn'),
+    info: wrap('info'),
+    debug: wrap('debug'),
+    verbose: wrap('verbose'),
+  };
+}

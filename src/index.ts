@@ -1,0 +1,25 @@
+export { GravityLogRecordExporter } from './log-record-exporter.js';
+export type { GravityExporterOptions, GravityCompression } from './options.js';
+export type { GravityExporterStats } from './stats.js';
+export type { RejectionCode } from './mapping/map-record.js';
+export type { UserOperation } from './mapping/user-operation.js';
+export {
+  ATTR_GE_CLIENT_ID,
+  ATTR_GE_CLIENT_IP,
+  ATTR_GE_CLIENT_UA,
+  ATTR_GE_EVENT_NAME,
+  ATTR_GE_TIME_FREE,
+  ATTR_GE_USER_OP,
+  GE_ATTRIBUTE_PREFIX,
+} from './attributes.js';
+export {
+  GravityClientNotInitialisedError,
+  GravityConfigurationError,
+  GravityExportError,
+  GravityHttpError,
+  GravityNetworkError,
+  GravityRejectedError,
+  GravityShutdownError,
+  GravityTimeoutError,
+} from './errors.js';
+export { formatGravityDate } from './mapping/values.js';

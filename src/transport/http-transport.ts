@@ -1,0 +1,142 @@
+/**
+ * One POST to the collect endpoint over a keep-alive undici pool. Makes exactly one attempt, never throws,
+ * and classifies the outcome (wire format §7): HTTP 200 + `code` 0 → success; HTTP 200 + other `code` →
+ * failure (2000: client not initialised); 408/429/5xx, network errors, timeouts → retryable; other
+ * statuses → failure.
+ */
+import { Pool } from 'undici';
+import type { ResolvedConfig } from '../config.js';
+import { createLogger } from '../diag.js';
+import {
+  GravityClientNotInitialisedError,
+  GravityExportError,
+  GravityHttpError,
+  GravityNetworkError,
+  GravityRejectedError,
+  GravityTimeoutError,
+  truncate,
+} from '../errors.js';
+import { CODE_CLIENT_NOT_INITIALISED } from '../mapping/rules.js';
+import type { CollectResponse } from '../mapping/wire-types.js';
+import { VERSION } from '../version.js';
+import { isRetryableStatus, parseRetryAfterMillis } from './retry-policy.js';
+import type { SendRequest, SendResult, Transport } from './types.js';
+
+/** Response bodies are read up to this many bytes; the collect endpoint answers with a few dozen. */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+/** Idle keep-alive sockets are closed after this long. */
+const KEEP_ALIVE_TIMEOUT_MILLIS = 4_000;
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+const log = createLogger('transport');
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.length;
+    if (total > MAX_RESPONSE_BYTES) {
+      body.destroy();
+      break;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function classify200(text: string): SendResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const response = parsed as CollectResponse | undefined;
+  if (typeof response !== 'object' || response === null || typeof response.code !== 'number') {
+    return {
+      status: 'retryable',
+      error: new GravityExportError(`HTTP 200 without a Gravity response: ${truncate(text, 200)}`, 'GRAVITY_BAD_RESPONSE'),
+    };
+  }
+  if (response.code === 0) return { status: 'success', response };
+  const msg = typeof response.msg === 'string' ? response.msg : '';
+  const error =
+    response.code === CODE_CLIENT_NOT_INITIALISED
+      ? new GravityClientNotInitialisedError(msg, response.extra)
+      : new GravityRejectedError(response.code, msg, response.extra);
+  return { status: 'failure', error };
+}
+
+function networkFailure(error: unknown, timeoutMillis: number): SendResult {
+  const code = (error as { code?: unknown }).code;
+  const codeText = typeof code === 'string' ? code : undefined;
+  if (codeText !== undefined && TIMEOUT_CODES.has(codeText)) {
+    return { status: 'retryable', error: new GravityTimeoutError(timeoutMillis) };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'AbortError' || codeText === 'UND_ERR_ABORTED') {
+    return { status: 'failure', error: new GravityNetworkError(`request aborted: ${message}`, codeText ?? 'ABORTED', error) };
+  }
+  return { status: 'retryable', error: new GravityNetworkError(message, codeText, error) };
+}
+
+export function createHttpTransport(config: ResolvedConfig): Transport {
+  const { origin } = config.endpoint;
+  const separator = config.endpoint.pathAndQuery.includes('?') ? '&' : '?';
+  // The only place the token is put on the wire.
+  const path = `${config.endpoint.pathAndQuery}${separator}access_token=${encodeURIComponent(config.accessToken)}`;
+  const pool = new Pool(origin, {
+    connections: config.maxConcurrentRequests,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MILLIS,
+    headersTimeout: config.timeoutMillis,
+    bodyTimeout: config.timeoutMillis,
+    // TLS verification stays on whatever NODE_TLS_REJECT_UNAUTHORIZED says.
+    connect: { rejectUnauthorized: true, timeout: Math.min(config.timeoutMillis, 10_000) },
+  });
+  const fixedHeaders: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': `gravity-otel-exporter/${VERSION}`,
+    'ge-integration-type': 'node',
+    'ge-integration-version': VERSION,
+  };
+  if (config.debug) fixedHeaders['turbo-debug-mode'] = '1';
+  let closed = false;
+
+  return {
+    async send(request: SendRequest): Promise<SendResult> {
+      if (closed) return { status: 'failure', error: new GravityExportError('transport is closed', 'GRAVITY_SHUTDOWN') };
+      const headers: Record<string, string> = { ...fixedHeaders, 'ge-integration-count': String(request.recordCount) };
+      if (request.compressed) headers['gravity-content-compress'] = 'gzip';
+      try {
+        const response = await pool.request({
+          path,
+          method: 'POST',
+          headers,
+          body: request.body,
+          signal: request.signal,
+        });
+        const text = await readCapped(response.body);
+        if (response.statusCode === 200) return classify200(text);
+        const retryAfterMillis = parseRetryAfterMillis(response.headers['retry-after']);
+        const error = new GravityHttpError(response.statusCode, truncate(text.trim(), 300), retryAfterMillis);
+        if (isRetryableStatus(response.statusCode)) {
+          return retryAfterMillis === undefined
+            ? { status: 'retryable', error }
+            : { status: 'retryable', error, retryInMillis: retryAfterMillis };
+        }
+        return { status: 'failure', error };
+      } catch (error) {
+        const result = networkFailure(error, config.timeoutMillis);
+        log.debug(`POST ${config.endpoint.displayUrl} failed: ${result.status === 'success' ? '' : result.error.message}`);
+        return result;
+      }
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await pool.close();
+    },
+  };
+}

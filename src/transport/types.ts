@@ -1,0 +1,25 @@
+/** What a transport is handed and what it answers (style guide §2.5). */
+import type { GravityExportError } from '../errors.js';
+import type { CollectResponse } from '../mapping/wire-types.js';
+
+export interface SendRequest {
+  /** Body bytes (gzip when `compressed`). */
+  readonly body: Buffer;
+  readonly compressed: boolean;
+  /** Records in the body, for `GE-Integration-Count`. */
+  readonly recordCount: number;
+  /** Aborts the attempt (shutdown). */
+  readonly signal?: AbortSignal;
+}
+
+/** The outcome of one attempt. Transports never throw. */
+export type SendResult =
+  | { readonly status: 'success'; readonly response: CollectResponse }
+  | { readonly status: 'failure'; readonly error: GravityExportError }
+  | { readonly status: 'retryable'; readonly error: GravityExportError; readonly retryInMillis?: number };
+
+export interface Transport {
+  send(request: SendRequest): Promise<SendResult>;
+  /** Closes connections; later sends fail. */
+  close(): Promise<void>;
+}
