@@ -7,11 +7,14 @@ import type { DiagLogger } from '@opentelemetry/api';
 
 const NAMESPACE = 'gravity-otel-exporter';
 const REDACTED = '[REDACTED]';
+/** Shorter secrets are only redacted where they stand as an `access_token` query value. */
+const MIN_SECRET_CHARS = 6;
 const secrets = new Set<string>();
 
 /** Remembers a secret (the access token) so that `redact` removes it from any text. */
 export function registerSecret(secret: string): void {
-  if (secret.length > 0) secrets.add(secret);
+  // A very short "secret" would blank out unrelated text everywhere; query values are redacted anyway.
+  if (secret.length >= MIN_SECRET_CHARS) secrets.add(secret);
 }
 
 /** Removes `access_token=` query values and every registered secret from `text`. */

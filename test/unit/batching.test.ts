@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { groupIntoBatches } from '../../src/batching.js';
+import type { RequestBatch } from '../../src/batching.js';
+import { toPayloadJson } from '../../src/encode.js';
+import type { GravityRecord } from '../../src/mapping/map-record.js';
+
+function record(clientId: string, n: number, extra: Partial<GravityRecord> = {}, padding = ''): GravityRecord {
+  return {
+    clientId,
+    clientIp: undefined,
+    clientUa: undefined,
+    event: { type: 'track', event: 'e', time: 1_700_000_000_000 + n, time_free: false, properties: { n, padding } },
+    ...extra,
+  };
+}
+
+const LIMITS = { maxBatchSize: 200, maxBatchBytes: 1_000_000 };
+
+function ns(batch: RequestBatch): number[] {
+  return batch.eventJson.map((json) => (JSON.parse(json) as { properties: { n: number } }).properties.n);
+}
+
+describe('groupIntoBatches', () => {
+  test('groups interleaved clients into one batch per client, records in emit order', () => {
+    const { batches, oversized } = groupIntoBatches(
+      [record('c1', 1), record('c2', 2), record('c1', 3), record('c2', 4), record('c1', 5)],
+      LIMITS,
+    );
+    assert.deepEqual(oversized, []);
+    assert.deepEqual(
+      batches.map((b) => [b.clientId, ns(b)]),
+      [
+        ['c1', [1, 3, 5]],
+        ['c2', [2, 4]],
+      ],
+    );
+  });
+
+  test('the same client with a different client_ip or client_ua goes into a separate batch that carries it', () => {
+    const { batches } = groupIntoBatches(
+      [
+        record('c1', 1),
+        record('c1', 2, { clientIp: '10.0.0.1' }),
+        record('c1', 3, { clientIp: '10.0.0.2' }),
+        record('c1', 4, { clientIp: '10.0.0.1' }),
+        record('c1', 5, { clientUa: 'UA' }),
+      ],
+      LIMITS,
+    );
+    assert.deepEqual(
+      batches.map((b) => [b.clientId, b.clientIp, b.clientUa, ns(b)]),
+      [
+        ['c1', undefined, undefined, [1]],
+        ['c1', '10.0.0.1', undefined, [2, 4]],
+        ['c1', '10.0.0.2', undefined, [3]],
+        ['c1', undefined, 'UA', [5]],
+      ],
+    );
+  });
+
+  test('splits a client at 200 records, keeping emit order across the parts', () => {
+    const records = Array.from({ length: 450 }, (_, i) => record('c1', i));
+    const { batches } = groupIntoBatches(records, LIMITS);
+    assert.deepEqual(
+      batches.map((b) => b.eventJson.length),
+      [200, 200, 50],
+    );
+    assert.deepEqual(batches.flatMap(ns), records.map((_, i) => i));
+  });
+
+  test('splits by maxBatchBytes so no payload exceeds it', () => {
+    const maxBatchBytes = 4096;
+    const records = Array.from({ length: 40 }, (_, i) => record('c1', i, {}, 'x'.repeat(300)));
+    const { batches, oversized } = groupIntoBatches(records, { maxBatchSize: 200, maxBatchBytes });
+    assert.deepEqual(oversized, []);
+    assert.ok(batches.length > 1, 'expected a split');
+    for (const batch of batches) {
+      assert.ok(Buffer.byteLength(toPayloadJson(batch)) <= maxBatchBytes, `payload of ${Buffer.byteLength(toPayloadJson(batch))} bytes`);
+    }
+    assert.deepEqual(batches.flatMap(ns), records.map((_, i) => i));
+  });
+
+  test('counts multi-byte characters and the envelope (client id, ip, ua) against maxBatchBytes', () => {
+    const maxBatchBytes = 2048;
+    const quoted = 'q"\\\u0001'.repeat(20);
+    const records = Array.from({ length: 30 }, (_, i) =>
+      record(quoted, i, { clientIp: '2001:db8::1', clientUa: 'Mozilla/5.0 "x" 😀' }, '😀好é'.repeat(20)),
+    );
+    const { batches } = groupIntoBatches(records, { maxBatchSize: 200, maxBatchBytes });
+    assert.ok(batches.length > 1);
+    for (const batch of batches) {
+      assert.ok(Buffer.byteLength(toPayloadJson(batch)) <= maxBatchBytes, `payload of ${Buffer.byteLength(toPayloadJson(batch))} bytes`);
+    }
+  });
+
+  test('counts the client id as JSON-escaped text against maxBatchBytes', () => {
+    const maxBatchBytes = 1024;
+    const escapedId = '\u0001'.repeat(100); // 100 characters, 600 bytes once JSON-escaped
+    const { batches, oversized } = groupIntoBatches([record(escapedId, 1, {}, 'x'.repeat(700))], { maxBatchSize: 200, maxBatchBytes });
+    for (const batch of batches) {
+      assert.ok(Buffer.byteLength(toPayloadJson(batch)) <= maxBatchBytes, `payload of ${Buffer.byteLength(toPayloadJson(batch))} bytes`);
+    }
+    assert.equal(batches.length + oversized.length, 1);
+  });
+
+  test('rejects a single record larger than maxBatchBytes and keeps the others', () => {
+    const { batches, oversized } = groupIntoBatches(
+      [record('c1', 1), record('c1', 2, {}, 'x'.repeat(5000)), record('c1', 3)],
+      { maxBatchSize: 200, maxBatchBytes: 2048 },
+    );
+    assert.equal(oversized.length, 1);
+    assert.equal(oversized[0]!.code, 'record_too_large');
+    assert.match(oversized[0]!.reason, /^record: \d+ bytes of JSON is over maxBatchBytes \(2048\)/);
+    assert.deepEqual(batches.map(ns), [[1, 3]]);
+  });
+
+  test('debug limits (one record per request) give one batch per record', () => {
+    const { batches } = groupIntoBatches([record('c1', 1), record('c2', 2), record('c1', 3)], { maxBatchSize: 1, maxBatchBytes: 1_000_000 });
+    assert.deepEqual(
+      batches.map((b) => [b.clientId, ns(b)]),
+      [
+        ['c1', [1]],
+        ['c2', [2]],
+        ['c1', [3]],
+      ],
+    );
+  });
+
+  test('no records, no batches', () => {
+    assert.deepEqual(groupIntoBatches([], LIMITS), { batches: [], oversized: [] });
+  });
+});

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { DEFAULT_URL, DEFAULTS, resolveConfig } from '../../src/config.js';
+import { GravityConfigurationError } from '../../src/errors.js';
+import { captureDiag } from '../helpers/diag-capture.js';
+import type { DiagCapture } from '../helpers/diag-capture.js';
+
+const COLLECT_PATH = '/event_center/api/v1/event/collect/';
+const TOKEN = { accessToken: 'code-token' };
+
+let diagCapture: DiagCapture;
+beforeEach(() => {
+  diagCapture = captureDiag();
+});
+afterEach(() => {
+  diagCapture.stop();
+});
+
+function warnings(): string[] {
+  return diagCapture.at('warn');
+}
+
+describe('resolveConfig: defaults', () => {
+  test('fills every field from DEFAULTS and freezes the result', () => {
+    const config = resolveConfig(TOKEN, {});
+    assert.deepEqual(config.endpoint, { origin: 'https://backend.gravity-engine.com', pathAndQuery: COLLECT_PATH, displayUrl: DEFAULT_URL });
+    assert.equal(config.accessToken, 'code-token');
+    assert.equal(config.compression, 'gzip');
+    assert.equal(config.debug, false);
+    assert.equal(config.timeoutMillis, DEFAULTS.timeoutMillis);
+    assert.equal(config.maxConcurrentRequests, DEFAULTS.maxConcurrentRequests);
+    assert.equal(config.maxBatchSize, 200);
+    assert.equal(config.maxBatchBytes, DEFAULTS.maxBatchBytes);
+    assert.equal(DEFAULT_URL, `https://backend.gravity-engine.com${COLLECT_PATH}`);
+    assert.ok(Object.isFrozen(config) && Object.isFrozen(config.endpoint));
+    assert.deepEqual(warnings(), []);
+  });
+});
+
+describe('resolveConfig: code beats env beats default', () => {
+  const env = {
+    GE_SERVER_URL: 'http://env.test:8080/env/collect/',
+    GE_ACCESS_TOKEN: 'env-token',
+    GE_COMPRESSION: 'none',
+    GE_DEBUG: 'true',
+    GE_TIMEOUT_MILLIS: '2500',
+  };
+
+  test('code options win over env', () => {
+    const config = resolveConfig(
+      { url: 'http://code.test/code/collect/', accessToken: 'code-token', compression: 'gzip', debug: false, timeoutMillis: 700 },
+      env,
+    );
+    assert.equal(config.endpoint.origin, 'http://code.test');
+    assert.equal(config.endpoint.pathAndQuery, '/code/collect/');
+    assert.equal(config.accessToken, 'code-token');
+    assert.equal(config.compression, 'gzip');
+    assert.equal(config.debug, false);
+    assert.equal(config.timeoutMillis, 700);
+  });
+
+  test('env wins over defaults', () => {
+    const config = resolveConfig({}, env);
+    assert.equal(config.endpoint.origin, 'http://env.test:8080');
+    assert.equal(config.endpoint.pathAndQuery, '/env/collect/');
+    assert.equal(config.accessToken, 'env-token');
+    assert.equal(config.compression, 'none');
+    assert.equal(config.debug, true);
+    assert.equal(config.timeoutMillis, 2500);
+  });
+
+  test('env values are trimmed and GE_COMPRESSION is case-insensitive', () => {
+    const config = resolveConfig({}, { GE_ACCESS_TOKEN: ' env-token ', GE_COMPRESSION: ' NONE ', GE_DEBUG: ' false ' });
+    assert.equal(config.accessToken, 'env-token');
+    assert.equal(config.compression, 'none');
+    assert.equal(config.debug, false);
+  });
+
+  test('blank env strings count as unset', () => {
+    const config = resolveConfig(TOKEN, { GE_SERVER_URL: '  ', GE_COMPRESSION: '', GE_DEBUG: ' ', GE_TIMEOUT_MILLIS: '' });
+    assert.equal(config.endpoint.displayUrl, DEFAULT_URL);
+    assert.equal(config.compression, 'gzip');
+    assert.equal(config.debug, false);
+    assert.equal(config.timeoutMillis, DEFAULTS.timeoutMillis);
+    assert.deepEqual(warnings(), []);
+    assert.throws(() => resolveConfig({}, { GE_ACCESS_TOKEN: '   ' }), GravityConfigurationError);
+  });
+});
+
+describe('resolveConfig: url', () => {
+  test('an origin gets the collect path appended', () => {
+    for (const url of ['http://127.0.0.1:4318', 'http://127.0.0.1:4318/']) {
+      const { endpoint } = resolveConfig({ ...TOKEN, url }, {});
+      assert.equal(endpoint.origin, 'http://127.0.0.1:4318');
+      assert.equal(endpoint.pathAndQuery, COLLECT_PATH);
+    }
+  });
+
+  test('a full URL is used as given, other query parameters kept', () => {
+    const { endpoint } = resolveConfig({ ...TOKEN, url: 'https://proxy.test/gravity/collect?region=cn' }, {});
+    assert.equal(endpoint.origin, 'https://proxy.test');
+    assert.equal(endpoint.pathAndQuery, '/gravity/collect?region=cn');
+  });
+
+  test('an access_token query in the URL is the token, and is removed from the endpoint', () => {
+    const config = resolveConfig({ url: `http://h.test${COLLECT_PATH}?access_token=url-token&x=1` }, {});
+    assert.equal(config.accessToken, 'url-token');
+    assert.equal(config.endpoint.pathAndQuery, `${COLLECT_PATH}?x=1`);
+    assert.ok(!config.endpoint.displayUrl.includes('url-token'));
+  });
+
+  test('the accessToken option wins over a token in the code URL, which wins over GE_ACCESS_TOKEN', () => {
+    const url = 'http://h.test/?access_token=url-token';
+    assert.equal(resolveConfig({ url, accessToken: 'option-token' }, { GE_ACCESS_TOKEN: 'env-token' }).accessToken, 'option-token');
+    assert.equal(resolveConfig({ url }, { GE_ACCESS_TOKEN: 'env-token' }).accessToken, 'url-token');
+  });
+
+  test('a token in GE_SERVER_URL is used when GE_ACCESS_TOKEN is not set', () => {
+    const config = resolveConfig({}, { GE_SERVER_URL: 'http://h.test/?access_token=env-url-token' });
+    assert.equal(config.accessToken, 'env-url-token');
+    assert.equal(config.endpoint.pathAndQuery, COLLECT_PATH);
+    assert.equal(resolveConfig({}, { GE_SERVER_URL: 'http://h.test/?access_token=env-url-token', GE_ACCESS_TOKEN: 'env-token' }).accessToken, 'env-token');
+  });
+});
+
+describe('resolveConfig: errors in code throw', () => {
+  test('no token anywhere throws a clear GravityConfigurationError', () => {
+    assert.throws(
+      () => resolveConfig({ url: 'http://h.test' }, {}),
+      (error: unknown) =>
+        error instanceof GravityConfigurationError &&
+        /accessToken is missing/.test(error.message) &&
+        /GE_ACCESS_TOKEN/.test(error.message) &&
+        /access_token=/.test(error.message),
+    );
+  });
+
+  const bad: Array<[string, object, ErrorConstructor]> = [
+    ['url', { url: 'ftp://h.test/' }, TypeError],
+    ['url', { url: 'not a url' }, TypeError],
+    ['url', { url: 'http://user:pw@h.test/' }, TypeError],
+    ['accessToken', { accessToken: '' }, TypeError],
+    ['compression', { compression: 'brotli' }, TypeError],
+    ['debug', { debug: 'true' }, TypeError],
+    ['timeoutMillis', { timeoutMillis: 0 }, RangeError],
+    ['timeoutMillis', { timeoutMillis: 1.5 }, RangeError],
+    ['maxConcurrentRequests', { maxConcurrentRequests: 0 }, RangeError],
+    ['maxBatchSize', { maxBatchSize: 201 }, RangeError],
+    ['maxBatchBytes', { maxBatchBytes: 10 }, RangeError],
+  ];
+  for (const [name, options, errorClass] of bad) {
+    test(`a bad ${name} in code (${JSON.stringify(options)}) throws ${errorClass.name} "Configuration: ${name} is invalid..."`, () => {
+      assert.throws(
+        () => resolveConfig({ accessToken: 'bad-option-test-token', ...options } as never, {}),
+        (error: unknown) =>
+          error instanceof errorClass && new RegExp(`^Configuration: ${name} is invalid, expected .+ \\(actual: .*\\)$`).test(error.message),
+      );
+    });
+  }
+});
+
+describe('resolveConfig: bad env values warn and fall back', () => {
+  const bad: Array<[string, string, (config: ReturnType<typeof resolveConfig>) => void]> = [
+    ['GE_SERVER_URL', 'not a url', (c) => assert.equal(c.endpoint.displayUrl, DEFAULT_URL)],
+    ['GE_COMPRESSION', 'brotli', (c) => assert.equal(c.compression, 'gzip')],
+    ['GE_DEBUG', 'yes', (c) => assert.equal(c.debug, false)],
+    ['GE_TIMEOUT_MILLIS', '10s', (c) => assert.equal(c.timeoutMillis, DEFAULTS.timeoutMillis)],
+    ['GE_TIMEOUT_MILLIS', '0', (c) => assert.equal(c.timeoutMillis, DEFAULTS.timeoutMillis)],
+    ['GE_MAX_CONCURRENT_REQUESTS', '-3', (c) => assert.equal(c.maxConcurrentRequests, DEFAULTS.maxConcurrentRequests)],
+  ];
+  for (const [name, value, check] of bad) {
+    test(`${name}=${JSON.stringify(value)} warns "Configuration: ${name} is invalid" and uses the default`, () => {
+      const config = resolveConfig(TOKEN, { [name]: value });
+      check(config);
+      const warned = warnings();
+      assert.equal(warned.length, 1, diagCapture.all());
+      assert.match(warned[0]!, new RegExp(`Configuration: ${name} is invalid, expected .+ \\(actual: `));
+    });
+  }
+
+  test('only "true" and "false" are booleans in env', () => {
+    for (const value of ['1', 'TRUE', 'on']) {
+      assert.equal(resolveConfig(TOKEN, { GE_DEBUG: value }).debug, false);
+    }
+    assert.equal(warnings().length, 3);
+  });
+});
+
+describe('resolveConfig: the token stays out of warnings and errors', () => {
+  test('a token pasted into GE_SERVER_URL or url is redacted, as are URL credentials', () => {
+    const token = 'Pasted-SECRET-token-3c9d1e';
+    resolveConfig({}, { GE_ACCESS_TOKEN: token, GE_SERVER_URL: token });
+    assert.equal(warnings().length, 1);
+    assert.ok(!warnings()[0]!.includes(token), warnings()[0]);
+    assert.throws(
+      () => resolveConfig({ accessToken: token, url: token }, {}),
+      (error: unknown) => error instanceof TypeError && !error.message.includes(token) && error.message.includes('[REDACTED]'),
+    );
+    assert.throws(
+      () => resolveConfig({ url: 'http://user:Cred-SECRET-55@gravity.test/' }, {}),
+      (error: unknown) => error instanceof TypeError && !error.message.includes('Cred-SECRET-55'),
+    );
+  });
+});
