@@ -15,6 +15,17 @@ export interface RequestBatch {
   bytes: number;
 }
 
+/**
+ * A record already serialised for the wire: what the durable spool stores, and what batches are made of.
+ * `eventJson` is the JSON text of one `event_list` item (it carries the record's original `time`).
+ */
+export interface SerialisedRecord {
+  readonly clientId: string;
+  readonly clientIp?: string | undefined;
+  readonly clientUa?: string | undefined;
+  readonly eventJson: string;
+}
+
 export interface BatchLimits {
   readonly maxBatchSize: number;
   readonly maxBatchBytes: number;
@@ -29,19 +40,30 @@ export interface Batching {
 /** Room for the envelope `{"client_id":…,"event_list":[…]}` around the items. */
 const ENVELOPE_BYTES = 64;
 
-function groupKey(record: GravityRecord): string {
+function groupKey(record: SerialisedRecord): string {
   if (record.clientIp === undefined && record.clientUa === undefined) return record.clientId;
   return `${record.clientId}\u0000${record.clientIp ?? ''}\u0000${record.clientUa ?? ''}`;
 }
 
 export function groupIntoBatches(records: Iterable<GravityRecord>, limits: BatchLimits): Batching {
+  return groupSerialisedIntoBatches(serialise(records), limits);
+}
+
+function* serialise(records: Iterable<GravityRecord>): Iterable<SerialisedRecord> {
+  for (const record of records) {
+    yield { clientId: record.clientId, clientIp: record.clientIp, clientUa: record.clientUa, eventJson: JSON.stringify(record.event) };
+  }
+}
+
+/** {@link groupIntoBatches} for records that are already serialised (replayed from the spool). */
+export function groupSerialisedIntoBatches(records: Iterable<SerialisedRecord>, limits: BatchLimits): Batching {
   const open = new Map<string, RequestBatch>();
   const batches: RequestBatch[] = [];
   const oversized: Rejection[] = [];
   for (const record of records) {
-    const json = JSON.stringify(record.event);
+    const json = record.eventJson;
     const bytes = json.length <= 0x3fff ? byteLengthFast(json) : Buffer.byteLength(json, 'utf8');
-    const envelope = ENVELOPE_BYTES + byteLengthFast(record.clientId) + (record.clientIp?.length ?? 0) * 3 + (record.clientUa?.length ?? 0) * 3;
+    const envelope = ENVELOPE_BYTES + jsonStringBytes(record.clientId) + jsonStringBytes(record.clientIp) + jsonStringBytes(record.clientUa);
     if (bytes + envelope > limits.maxBatchBytes) {
       oversized.push({
         ok: false,
@@ -60,7 +82,7 @@ export function groupIntoBatches(records: Iterable<GravityRecord>, limits: Batch
       batch = undefined;
     }
     if (batch === undefined) {
-      batch = { clientId: record.clientId, clientIp: record.clientIp, clientUa: record.clientUa, eventJson: [], bytes: 0 };
+      batch = { clientId: record.clientId, clientIp: record.clientIp ?? undefined, clientUa: record.clientUa ?? undefined, eventJson: [], bytes: 0 };
       open.set(key, batch);
       batches.push(batch);
     }
@@ -68,6 +90,39 @@ export function groupIntoBatches(records: Iterable<GravityRecord>, limits: Batch
     batch.bytes += bytes + (batch.eventJson.length > 1 ? 1 : 0);
   }
   return { batches, oversized };
+}
+
+/**
+ * Halves a batch the service refused as too large (HTTP 413), keeping emit order: the first half is sent
+ * before the second. A batch of one record cannot be split (`undefined`).
+ */
+export function splitBatch(batch: RequestBatch): [RequestBatch, RequestBatch] | undefined {
+  const count = batch.eventJson.length;
+  if (count < 2) return undefined;
+  const middle = Math.ceil(count / 2);
+  const half = (eventJson: string[]): RequestBatch => ({
+    clientId: batch.clientId,
+    clientIp: batch.clientIp,
+    clientUa: batch.clientUa,
+    eventJson,
+    bytes: eventJson.reduce((n, json) => n + byteLengthFast(json), 0) + eventJson.length - 1,
+  });
+  return [half(batch.eventJson.slice(0, middle)), half(batch.eventJson.slice(middle))];
+}
+
+/** The records of a batch, one by one (what the spool stores). */
+export function toSerialisedRecords(batch: RequestBatch): SerialisedRecord[] {
+  return batch.eventJson.map((eventJson) => {
+    const record: { clientId: string; clientIp?: string; clientUa?: string; eventJson: string } = { clientId: batch.clientId, eventJson };
+    if (batch.clientIp !== undefined) record.clientIp = batch.clientIp;
+    if (batch.clientUa !== undefined) record.clientUa = batch.clientUa;
+    return record;
+  });
+}
+
+/** Bytes of a top-level string once JSON-escaped (quotes, backslashes and control characters grow). */
+function jsonStringBytes(value: string | undefined): number {
+  return value === undefined ? 0 : byteLengthFast(JSON.stringify(value));
 }
 
 /** UTF-8 length without allocating: ASCII is one byte, surrogate pairs four, the rest two or three. */

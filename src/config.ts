@@ -1,7 +1,8 @@
 /** Resolves options, env and defaults into one frozen configuration (style guide §2.4). */
 import { COLLECT_PATH, MAX_RECORDS_PER_REQUEST } from './mapping/rules.js';
-import { createLogger, registerSecret } from './diag.js';
+import { createLogger, redact, registerSecret } from './diag.js';
 import { GravityConfigurationError } from './errors.js';
+import { checkTrackProperties, isPropertyMap } from './facade/validate.js';
 import type { GravityCompression, GravityExporterOptions } from './options.js';
 
 export const DEFAULT_URL = `https://backend.gravity-engine.com${COLLECT_PATH}`;
@@ -11,9 +12,25 @@ export const DEFAULTS = Object.freeze({
   compression: 'gzip' as GravityCompression,
   debug: false,
   timeoutMillis: 10_000,
-  maxConcurrentRequests: 32,
+  // Measured with soak/concurrency.ts (emulator answering after 20 ms, 20,000 records of 1,000 clients, 2 per
+  // request, this 2-core box): 8 → 698 records/s, 16 → 1,325, 32 → 2,355, 64 → 3,798-3,900, 128 → 5,706-5,756,
+  // 256 → 5,410 (CPU-bound: no gain). 64 gives two thirds of the peak with half the sockets (per exporter, to a
+  // vendor whose own SDKs use one), ~8x what a BatchLogRecordProcessor with default settings hands over.
+  maxConcurrentRequests: 64,
   maxBatchSize: MAX_RECORDS_PER_REQUEST,
   maxBatchBytes: 1_000_000,
+  // Below the OTel batch processors' default exportTimeoutMillis (30000), so the exporter answers first.
+  exportDeadlineMillis: 25_000,
+  // High on purpose: the export deadline is what ends retries; this only guards against a misconfigured one.
+  retryMaxAttempts: 50,
+  retryInitialBackoffMillis: 500,
+  retryMaxBackoffMillis: 5_000,
+  clientInitWaitMillis: 60_000,
+  // Measured (soak/stalled-run.ts, export() called without waiting, one record per client and request, the worst
+  // case): ~1.7 kB of heap and ~2.3 kB of RSS per held record; 50,000 held grew RSS by 117 MB. 20,000 keeps that
+  // case near 50 MB. Behind a batch processor far fewer are ever held (it waits for each export).
+  maxBufferedRecords: 20_000,
+  spoolDir: undefined as string | undefined,
 });
 
 export interface ResolvedEndpoint {
@@ -34,6 +51,15 @@ export interface ResolvedConfig {
   readonly maxConcurrentRequests: number;
   readonly maxBatchSize: number;
   readonly maxBatchBytes: number;
+  readonly exportDeadlineMillis: number;
+  readonly retry: { readonly maxAttempts: number; readonly initialBackoffMillis: number; readonly maxBackoffMillis: number };
+  readonly clientInitWaitMillis: number;
+  readonly maxBufferedRecords: number;
+  readonly spoolDir: string | undefined;
+  /** Exporter-level super properties of track records (validated, frozen copy). */
+  readonly superProperties: Readonly<Record<string, unknown>> | undefined;
+  /** Called per track record at mapping time. */
+  readonly dynamicSuperProperties: (() => Record<string, unknown>) | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -41,7 +67,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 const log = createLogger('config');
 
 function invalid(name: string, rule: string, actual: unknown): string {
-  return `Configuration: ${name} is invalid, expected ${rule} (actual: ${String(actual)})`;
+  // Thrown errors do not pass through the redacting logger: a token pasted into the wrong setting stays out.
+  return redact(`Configuration: ${name} is invalid, expected ${rule} (actual: ${String(actual)})`);
 }
 
 function envValue(env: Env, name: string): string | undefined {
@@ -72,7 +99,7 @@ function parseUrl(raw: string): ParsedUrl | undefined {
 }
 
 function describeUrlForError(raw: string): string {
-  return raw.replace(/(access_token=)[^&#]*/gi, '$1[REDACTED]');
+  return raw.replace(/(access_token=)[^&#]*/gi, '$1[REDACTED]').replace(/(\/\/)[^/?#@\s]*@/, '$1[REDACTED]@');
 }
 
 function integer(
@@ -125,6 +152,10 @@ function compression(fromCode: GravityCompression | undefined, env: Env): Gravit
 
 function endpointAndToken(options: GravityExporterOptions, env: Env): { endpoint: ResolvedEndpoint; accessToken: string } {
   const rule = 'an http(s) URL without credentials';
+  // Known before any warning or error below quotes a value: a token pasted into GE_SERVER_URL is redacted too.
+  if (typeof options.accessToken === 'string') registerSecret(options.accessToken.trim());
+  const envToken = envValue(env, 'GE_ACCESS_TOKEN');
+  if (envToken !== undefined) registerSecret(envToken);
   let fromCode: ParsedUrl | undefined;
   if (options.url !== undefined) {
     fromCode = typeof options.url === 'string' ? parseUrl(options.url) : undefined;
@@ -144,7 +175,9 @@ function endpointAndToken(options: GravityExporterOptions, env: Env): { endpoint
     throw new TypeError(invalid('accessToken', 'a non-empty string', typeof options.accessToken === 'string' ? '""' : typeof options.accessToken));
   }
   // Code beats env: a token given in code (option or in the code's URL) wins over any env value.
-  const accessToken = options.accessToken ?? fromCode?.token ?? envValue(env, 'GE_ACCESS_TOKEN') ?? fromEnv?.token;
+  // A token embedded in GE_SERVER_URL belongs to that URL: it is not sent to a URL given in code.
+  const accessToken =
+    options.accessToken ?? fromCode?.token ?? envValue(env, 'GE_ACCESS_TOKEN') ?? (fromCode === undefined ? fromEnv?.token : undefined);
   if (accessToken === undefined) {
     throw new GravityConfigurationError(
       'Configuration: accessToken is missing; pass { accessToken }, set GE_ACCESS_TOKEN, or put access_token=... in the url',
@@ -152,6 +185,28 @@ function endpointAndToken(options: GravityExporterOptions, env: Env): { endpoint
   }
   registerSecret(accessToken);
   return { endpoint, accessToken };
+}
+
+function optionalPath(name: string, envName: string, fromCode: string | undefined, env: Env): string | undefined {
+  if (fromCode !== undefined) {
+    if (typeof fromCode !== 'string' || fromCode.trim() === '') throw new TypeError(invalid(name, 'a non-empty path', fromCode));
+    return fromCode;
+  }
+  return envValue(env, envName);
+}
+
+function retryOptions(options: GravityExporterOptions): ResolvedConfig['retry'] {
+  const retry = options.retry ?? {};
+  if (typeof retry !== 'object' || retry === null) throw new TypeError(invalid('retry', 'an object', retry));
+  const resolved = {
+    maxAttempts: integer('retry.maxAttempts', undefined, retry.maxAttempts, {}, 1, 1000, DEFAULTS.retryMaxAttempts),
+    initialBackoffMillis: integer('retry.initialBackoffMillis', undefined, retry.initialBackoffMillis, {}, 0, 600_000, DEFAULTS.retryInitialBackoffMillis),
+    maxBackoffMillis: integer('retry.maxBackoffMillis', undefined, retry.maxBackoffMillis, {}, 0, 600_000, DEFAULTS.retryMaxBackoffMillis),
+  };
+  if (resolved.maxBackoffMillis < resolved.initialBackoffMillis) {
+    throw new RangeError(invalid('retry.maxBackoffMillis', `at least retry.initialBackoffMillis (${resolved.initialBackoffMillis})`, resolved.maxBackoffMillis));
+  }
+  return Object.freeze(resolved);
 }
 
 /** Resolves `options` (code), then `env`, then `DEFAULTS`. Throws on bad values in code; warns on bad env. */
@@ -175,5 +230,49 @@ export function resolveConfig(options: GravityExporterOptions = {}, env: Env = p
     ),
     maxBatchSize: integer('maxBatchSize', undefined, options.maxBatchSize, env, 1, MAX_RECORDS_PER_REQUEST, DEFAULTS.maxBatchSize),
     maxBatchBytes: integer('maxBatchBytes', undefined, options.maxBatchBytes, env, 1024, 50_000_000, DEFAULTS.maxBatchBytes),
+    exportDeadlineMillis: integer(
+      'exportDeadlineMillis',
+      'GE_EXPORT_DEADLINE_MILLIS',
+      options.exportDeadlineMillis,
+      env,
+      1,
+      3_600_000,
+      DEFAULTS.exportDeadlineMillis,
+    ),
+    retry: retryOptions(options),
+    clientInitWaitMillis: integer(
+      'clientInitWaitMillis',
+      'GE_CLIENT_INIT_WAIT_MILLIS',
+      options.clientInitWaitMillis,
+      env,
+      0,
+      86_400_000,
+      DEFAULTS.clientInitWaitMillis,
+    ),
+    maxBufferedRecords: integer(
+      'maxBufferedRecords',
+      'GE_MAX_BUFFERED_RECORDS',
+      options.maxBufferedRecords,
+      env,
+      1,
+      100_000_000,
+      DEFAULTS.maxBufferedRecords,
+    ),
+    spoolDir: optionalPath('spoolDir', 'GE_SPOOL_DIR', options.spoolDir, env),
+    ...superPropertyOptions(options),
   });
+}
+
+function superPropertyOptions(options: GravityExporterOptions): Pick<ResolvedConfig, 'superProperties' | 'dynamicSuperProperties'> {
+  const { superProperties, dynamicSuperProperties } = options;
+  if (dynamicSuperProperties !== undefined && typeof dynamicSuperProperties !== 'function') {
+    throw new TypeError(invalid('dynamicSuperProperties', 'a function', typeof dynamicSuperProperties));
+  }
+  if (superProperties === undefined) return { superProperties: undefined, dynamicSuperProperties };
+  if (!isPropertyMap(superProperties)) throw new TypeError(invalid('superProperties', 'an object', superProperties));
+  const rejection = checkTrackProperties(superProperties);
+  if (rejection !== undefined) {
+    throw new TypeError(invalid('superProperties', 'Gravity property keys and JSON values', rejection.reason));
+  }
+  return { superProperties: Object.freeze({ ...superProperties }), dynamicSuperProperties };
 }

@@ -113,3 +113,20 @@ export function asError(value: unknown): Error {
 export function truncate(text: string, maxChars: number): string {
   return text.length <= maxChars ? text : `${text.slice(0, maxChars)}…`;
 }
+
+/**
+ * Misuse of `GravityAnalytics` in code (thrown synchronously, nothing is emitted): an empty client id, a key
+ * that does not fit Gravity's key rule, a non-numeric increment, a non-array append, NaN or Infinity, ...
+ */
+export class GravityValidationError extends GravityExportError {
+  override name = 'GravityValidationError';
+  /** What was wrong: `clientId`, `eventName`, `time`, `keys[1]`, or the property key / path (`order.items[0]`). */
+  readonly field: string;
+  /** Stable reason code, the mapping's rejection code (`invalid_key`, `invalid_operation_value`, ...) or `invalid_argument`. */
+  readonly reason: string;
+  constructor(message: string, field: string, reason: string) {
+    super(message, 'GRAVITY_VALIDATION_ERROR');
+    this.field = field;
+    this.reason = reason;
+  }
+}

@@ -1,64 +1,71 @@
 /**
- * The one home of orchestration, shared by both exporters: map → reject or batch → encode → send with
- * bounded concurrency → exactly one ExportResult. Also forceFlush/shutdown and the counters.
+ * The one home of orchestration, shared by both exporters: map → reject or batch → deliver (delivery.ts:
+ * bounded concurrency, retries under one deadline, 413 splits, memory cap, spool) → exactly one ExportResult.
+ * Also forceFlush/shutdown and the counters.
  */
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import { groupIntoBatches } from './batching.js';
-import type { RequestBatch } from './batching.js';
 import type { ResolvedConfig } from './config.js';
+import { createDelivery } from './delivery.js';
+import type { Settled, SpoolSink } from './delivery.js';
 import { createLogger } from './diag.js';
-import { encodeBody, toPayloadJson } from './encode.js';
 import { asError, GravityExportError, GravityShutdownError } from './errors.js';
 import type { GravityRecord, MapResult, MappingContext, Rejection } from './mapping/map-record.js';
+import { createSpoolDrainer } from './spool-drainer.js';
+import type { SpoolDrainer } from './spool-drainer.js';
 import { StatsRecorder } from './stats.js';
 import type { GravityExporterStats } from './stats.js';
 import { createHttpTransport } from './transport/http-transport.js';
+import { sleepUnref } from './transport/retrying-transport.js';
+import type { SleepFunction } from './transport/retrying-transport.js';
 import type { Transport } from './transport/types.js';
 import { VERSION } from './version.js';
 
 /** How many rejection reasons one warn line quotes. */
 const MAX_REASONS_PER_WARNING = 5;
+/** After shutdown abandons what is left, it waits at most this long for those records to be spooled or counted. */
+const ABANDON_GRACE_MILLIS = 2_000;
 
-/** Maps one exporter input to zero or more results; `undefined` = not analytics. */
-export type RecordMapper<T> = (item: T, ctx: MappingContext) => MapResult | readonly MapResult[] | undefined;
+/**
+ * Maps one exporter input to zero or more results; `undefined` = not analytics. An input holding several
+ * records (a span and its events) returns one entry per record, `undefined` for each that is not analytics.
+ */
+export type RecordMapper<T> = (
+  item: T,
+  ctx: MappingContext,
+) => MapResult | readonly (MapResult | undefined)[] | undefined;
 
 export interface ExportPipeline {
   export<T>(items: readonly T[], map: RecordMapper<T>, resultCallback: (result: ExportResult) => void): void;
+  /**
+   * Waits for every export started so far (delivered, failed, or durably spooled), at most
+   * `exportDeadlineMillis`. Never rejects: on timeout it reports what is left through `diag.warn`
+   * (OTel's batch processors await it inside their own flush, where a rejection would wedge them).
+   * Records waiting in the background for client initialisation are not waited for.
+   */
   forceFlush(): Promise<void>;
+  /**
+   * Idempotent. Export fails fast from now on; waits (at most `exportDeadlineMillis`) for everything held,
+   * giving client-initialisation waits one last attempt; then abandons what is left (spooled, or counted as
+   * dropped and reported), closes the connection pool and the spool. Resolves; never rejects.
+   */
   shutdown(): Promise<void>;
   getStats(): GravityExporterStats;
 }
 
 export interface PipelineDependencies {
   readonly transport?: Transport;
+  /** Clock for mapping and for retry deadlines. @default Date.now */
   readonly now?: () => number;
-}
-
-interface Failure {
-  readonly batch: RequestBatch;
-  readonly error: Error;
-}
-
-/** A counting semaphore: at most `limit` holders at once, waiters served in order. */
-class Semaphore {
-  private _free: number;
-  private readonly _waiters: Array<() => void> = [];
-  constructor(limit: number) {
-    this._free = limit;
-  }
-  async acquire(): Promise<void> {
-    if (this._free > 0) {
-      this._free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this._waiters.push(resolve));
-  }
-  release(): void {
-    const next = this._waiters.shift();
-    if (next !== undefined) next();
-    else this._free++;
-  }
+  /** Backoff sleeps (tests pass a fast one). @default an unref'd timer */
+  readonly sleep?: SleepFunction;
+  /** Jitter source in [0, 1). @default Math.random */
+  readonly random?: () => number;
+  /** Where undeliverable records go. @default none */
+  readonly spool?: SpoolSink;
+  /** Runs after the transport is closed on shutdown (the spool's close). */
+  readonly onShutdown?: () => Promise<void>;
 }
 
 function once(callback: (result: ExportResult) => void): (result: ExportResult) => void {
@@ -70,39 +77,76 @@ function once(callback: (result: ExportResult) => void): (result: ExportResult) 
   };
 }
 
+/** Resolves `true` when `promise` settles within `millis`, `false` otherwise; its timer never holds the process. */
+async function within(promise: Promise<unknown>, millis: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, millis));
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise.then(() => true), elapsed]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createExportPipeline(config: ResolvedConfig, dependencies: PipelineDependencies = {}): ExportPipeline {
   const log = createLogger('export');
   const transport = dependencies.transport ?? createHttpTransport(config);
+  const now = dependencies.now ?? Date.now;
   const stats = new StatsRecorder();
-  const slots = new Semaphore(config.maxConcurrentRequests);
+  const limits = { maxBatchSize: config.debug ? 1 : config.maxBatchSize, maxBatchBytes: config.maxBatchBytes };
+  const random = dependencies.random ?? Math.random;
+  const drainer: SpoolDrainer | undefined =
+    dependencies.spool === undefined && config.spoolDir !== undefined
+      ? createSpoolDrainer({
+          dir: config.spoolDir,
+          limits,
+          roundDeadlineMillis: config.exportDeadlineMillis,
+          initialBackoffMillis: Math.max(config.retry.initialBackoffMillis, 100),
+          maxBackoffMillis: Math.max(config.retry.maxBackoffMillis, 1_000),
+          now,
+          random,
+        })
+      : undefined;
+  const spool = dependencies.spool ?? drainer?.sink;
+  const delivery = createDelivery({
+    config,
+    transport,
+    stats,
+    now,
+    sleep: dependencies.sleep ?? sleepUnref,
+    random,
+    spool,
+  });
+  drainer?.start(delivery);
   const pending = new Set<Promise<void>>();
   const mappingContext: MappingContext = Object.freeze({
     libVersion: VERSION,
     strict: config.debug,
     now: dependencies.now ?? Date.now,
+    superProperties: config.superProperties,
+    dynamicSuperProperties: config.dynamicSuperProperties,
   });
-  const limits = { maxBatchSize: config.debug ? 1 : config.maxBatchSize, maxBatchBytes: config.maxBatchBytes };
-  const compression = config.debug ? 'none' : config.compression;
   let shutdownPromise: Promise<void> | undefined;
 
   function collect<T>(items: readonly T[], map: RecordMapper<T>): { records: GravityRecord[]; rejections: Rejection[]; count: number } {
     const records: GravityRecord[] = [];
     const rejections: Rejection[] = [];
     let count = 0;
-    const take = (result: MapResult): void => {
+    const take = (result: MapResult | undefined): void => {
       count++;
-      if (result.ok) records.push(result.value);
+      if (result === undefined) stats.ignored++;
+      else if (result.ok) records.push(result.value);
       else rejections.push(result);
     };
     for (const item of items) {
       const mapped = map(item, mappingContext);
-      if (mapped === undefined) {
-        count++;
-        stats.ignored++;
-      } else if (Array.isArray(mapped)) {
-        for (const result of mapped as readonly MapResult[]) take(result);
+      if (Array.isArray(mapped)) {
+        for (const result of mapped as readonly (MapResult | undefined)[]) take(result);
       } else {
-        take(mapped as MapResult);
+        take(mapped as MapResult | undefined);
       }
     }
     return { records, rejections, count };
@@ -116,40 +160,24 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
     log.warn(`${rejections.length} of ${total} records rejected and not sent: ${reasons.join('; ')}${more}`);
   }
 
-  async function sendBatch(batch: RequestBatch): Promise<Failure | undefined> {
-    await slots.acquire();
-    try {
-      const { body, compressed } = await encodeBody(toPayloadJson(batch), compression);
-      stats.requests++;
-      const result = await transport.send({ body, compressed, recordCount: batch.eventJson.length });
-      if (result.status === 'success') {
-        stats.sent += batch.eventJson.length;
-        return undefined;
-      }
-      stats.failedRequests++;
-      stats.failed += batch.eventJson.length;
-      return { batch, error: result.error };
-    } catch (error) {
-      stats.failed += batch.eventJson.length;
-      return { batch, error: asError(error) };
-    } finally {
-      slots.release();
-    }
-  }
-
-  async function deliver(batches: readonly RequestBatch[]): Promise<ExportResult> {
-    const outcomes = await Promise.all(batches.map(sendBatch));
-    const failures = outcomes.filter((f): f is Failure => f !== undefined);
+  function toExportResult(settled: readonly Settled[]): ExportResult {
+    const failures = settled.filter((s) => s.outcome === 'failed' || s.outcome === 'dropped');
+    const parked = settled.filter((s) => s.outcome === 'parked').reduce((n, s) => n + s.records, 0);
+    const spooled = settled.filter((s) => s.outcome === 'spooled').reduce((n, s) => n + s.records, 0);
+    if (parked > 0) log.debug(`${parked} records wait in the background for their client to be initialised (code 2000)`);
+    if (spooled > 0) log.debug(`${spooled} records written to the spool for later delivery`);
     if (failures.length === 0) return { code: ExportResultCode.SUCCESS };
-    const records = batches.reduce((n, b) => n + b.eventJson.length, 0);
-    const failedRecords = failures.reduce((n, f) => n + f.batch.eventJson.length, 0);
-    const clients = new Set(batches.map((b) => b.clientId)).size;
-    const failedClients = new Set(failures.map((f) => f.batch.clientId)).size;
+    const records = settled.reduce((n, s) => n + s.records, 0);
+    const count = (outcome: string): number => failures.filter((f) => f.outcome === outcome).reduce((n, f) => n + f.records, 0);
+    const failedRecords = count('failed') + count('dropped');
+    const clients = new Set(settled.map((s) => s.clientId)).size;
+    const failedClients = new Set(failures.map((f) => f.clientId)).size;
     const first = failures[0]!;
+    const dropped = count('dropped');
     const error = new GravityExportError(
-      `${failedRecords} of ${records} records (${failedClients} of ${clients} clients) were not delivered; ` +
-        `first: client ${JSON.stringify(first.batch.clientId)}: ${first.error.message}`,
-      'GRAVITY_DELIVERY_FAILED',
+      `${failedRecords} of ${records} records (${failedClients} of ${clients} clients) were not delivered` +
+        `${dropped > 0 ? ` (${dropped} dropped unsent)` : ''}; first: client ${JSON.stringify(first.clientId)}: ${first.error?.message ?? first.outcome}`,
+      dropped === failedRecords ? 'GRAVITY_RECORDS_DROPPED' : 'GRAVITY_DELIVERY_FAILED',
       { cause: first.error },
     );
     log.warn(error.message);
@@ -159,6 +187,15 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
   function track(promise: Promise<void>): void {
     pending.add(promise);
     void promise.finally(() => pending.delete(promise));
+  }
+
+  async function allExports(): Promise<void> {
+    while (pending.size > 0) await Promise.all([...pending]);
+  }
+
+  function describeLeft(includeParked: boolean): string {
+    const left = delivery.pending(includeParked);
+    return `${left.records} records of ${left.clients} clients`;
   }
 
   return {
@@ -178,8 +215,12 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
           return;
         }
         log.debug(`exporting ${records.length - oversized.length} records in ${batches.length} requests`);
+        const deadlineMillis = now() + config.exportDeadlineMillis;
         track(
-          deliver(batches).then(done, (error: unknown) => done({ code: ExportResultCode.FAILED, error: asError(error) })),
+          delivery
+            .deliver(batches, deadlineMillis)
+            .then(toExportResult)
+            .then(done, (error: unknown) => done({ code: ExportResultCode.FAILED, error: asError(error) })),
         );
       } catch (error) {
         log.error(`export failed unexpectedly: ${asError(error).message}`);
@@ -188,13 +229,27 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
     },
 
     async forceFlush(): Promise<void> {
-      while (pending.size > 0) await Promise.all([...pending]);
+      if (!(await within(allExports(), config.exportDeadlineMillis))) {
+        log.warn(`forceFlush: ${describeLeft(false)} still in delivery after ${config.exportDeadlineMillis} ms`);
+      }
     },
 
     shutdown(): Promise<void> {
       shutdownPromise ??= (async () => {
-        while (pending.size > 0) await Promise.all([...pending]);
+        delivery.wakeParked();
+        const everything = Promise.all([allExports(), delivery.parkedIdle()]);
+        if (!(await within(everything, config.exportDeadlineMillis))) {
+          const left = describeLeft(true);
+          delivery.abortAll();
+          await within(everything, ABANDON_GRACE_MILLIS);
+          log.warn(
+            `shutdown: ${left} were still undelivered after ${config.exportDeadlineMillis} ms and were abandoned ` +
+              `(${spool === undefined ? 'counted as dropped' : 'written to the spool where possible'})`,
+          );
+        }
+        await drainer?.close();
         await transport.close();
+        await dependencies.onShutdown?.();
       })();
       return shutdownPromise;
     },

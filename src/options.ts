@@ -1,4 +1,5 @@
 /** Options of `GravityLogRecordExporter` and `GravitySpanExporter`. Code beats env beats default. */
+import type { MeterProvider } from '@opentelemetry/api';
 
 /** Body compression of batch requests. */
 export type GravityCompression = 'gzip' | 'none';
@@ -37,7 +38,7 @@ export interface GravityExporterOptions {
   /**
    * Requests in flight at once across all clients (also the connection count of the keep-alive pool).
    * Env: `GE_MAX_CONCURRENT_REQUESTS`.
-   * @default 32
+   * @default 64
    */
   maxConcurrentRequests?: number;
   /**
@@ -50,4 +51,91 @@ export interface GravityExporterOptions {
    * is rejected. @default 1000000
    */
   maxBatchBytes?: number;
+  /**
+   * How long one export may take, in milliseconds, all retries included: every attempt of every request of
+   * one `export()` call shares this deadline. Keep it below the batch processor's `exportTimeoutMillis`
+   * (30000 by default), so the exporter reports before the processor gives up on it. `forceFlush()` and
+   * `shutdown()` wait at most this long too. Env: `GE_EXPORT_DEADLINE_MILLIS`.
+   * @default 25000
+   */
+  exportDeadlineMillis?: number;
+  /** Retry schedule of failed requests (network errors, 408, 429, 5xx). No env vars. */
+  retry?: GravityRetryOptions;
+  /**
+   * How long records the service answered with `code` 2000 (client id not initialised by a Gravity client
+   * SDK yet) keep being retried in the background, in milliseconds, every few seconds; then they are reported
+   * as failed. `0` reports them at once. The export that carried them does not wait for this. They count
+   * towards `maxBufferedRecords`. Env: `GE_CLIENT_INIT_WAIT_MILLIS`.
+   * @default 60000
+   */
+  clientInitWaitMillis?: number;
+  /**
+   * Most records held in memory (requests in flight, waiting for a retry, or for client initialisation).
+   * Beyond it the oldest waiting records are dropped (or written to the spool when `spoolDir` is set),
+   * counted in `getStats().dropped` and reported through `diag.warn`. Each held record costs at most ~2.3 kB
+   * (one record per client and request), so the default bounds that state to about 50 MB.
+   * Env: `GE_MAX_BUFFERED_RECORDS`.
+   * @default 20000
+   */
+  maxBufferedRecords?: number;
+  /**
+   * Directory of a durable spool: records that cannot be delivered now (the endpoint fails or is down) are
+   * appended there at once and replayed in the background, oldest first, when the endpoint recovers and
+   * when any process using the same directory starts. One process owns a directory at a time.
+   * Env: `GE_SPOOL_DIR`.
+   * @default undefined (no spool: undeliverable records are reported as failed)
+   */
+  spoolDir?: string;
+  /**
+   * Properties added to every track record this exporter sends (not to user operations). The record's own
+   * properties win. Keys follow the Gravity key rule; values may nest; `Date` values are formatted.
+   * A bad key or value throws at construction. No env var.
+   * @default undefined
+   */
+  superProperties?: Record<string, unknown>;
+  /**
+   * Called once per track record, when the exporter maps it (at export time, not emit time); what it returns
+   * wins over `superProperties`, the record's own properties win over both. If it throws or returns a
+   * non-object, that record is rejected (counted and reported through `diag`). No env var.
+   * @default undefined
+   */
+  dynamicSuperProperties?: () => Record<string, unknown>;
+  /**
+   * Records the exporter's counters (`getStats()`) as OTel observable counters through this provider:
+   * `gravity_exporter.records.received`, `.ignored`, `.rejected` (attribute `reason`), `.sent`, `.retried`,
+   * `.failed`, `.spooled`, `.dropped`, and `gravity_exporter.requests`, each with attribute `exporter`
+   * (`logs` or `spans`). No env var.
+   * @default undefined (no metrics)
+   */
+  meterProvider?: MeterProvider;
+}
+
+/** Options of `GravitySpanExporter`: every `GravityExporterOptions` field, plus how span context reaches events. */
+export interface GravitySpanExporterOptions extends GravityExporterOptions {
+  /**
+   * Adds the span's trace id and span id to each track event made from its span events, as the properties
+   * `trace_id` (32 hex characters) and `span_id` (16 hex characters), so an analytics event can be looked
+   * up in the tracing backend. An event attribute or copied span attribute of the same name wins. User
+   * operations never get them. No env var.
+   * @default false
+   */
+  traceCorrelation?: boolean;
+  /**
+   * Keys of span attributes copied onto each track event made from the span's events, as properties
+   * (`http.route` becomes `http_route`, like any dotted key). The event's own attributes win over them;
+   * keys absent on a span are skipped, `ge.*` keys are never copied. User operations never get them.
+   * No env var.
+   * @default []
+   */
+  copySpanAttributes?: string[];
+}
+
+/** Retry schedule: capped exponential backoff with full jitter; a `Retry-After` answer overrides it. */
+export interface GravityRetryOptions {
+  /** Most attempts per request, the first included (the export deadline normally ends retries first). @default 50 */
+  maxAttempts?: number;
+  /** Upper bound of the first backoff, in milliseconds. @default 500 */
+  initialBackoffMillis?: number;
+  /** Cap of any backoff, in milliseconds. @default 5000 */
+  maxBackoffMillis?: number;
 }

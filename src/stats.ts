@@ -19,6 +19,24 @@ export interface GravityExporterStats {
   readonly requests: number;
   /** HTTP requests that did not end in acceptance. */
   readonly failedRequests: number;
+  /** Records sent again after a retryable failure (one count per record per retry). */
+  readonly retried: number;
+  /**
+   * Records given up without a verdict from the service: over `maxBufferedRecords` (oldest first), or still
+   * pending when `shutdown()` ran out of time. Drops in the OTel batch processor's own queue happen before
+   * the exporter and are not counted here.
+   */
+  readonly dropped: number;
+  /** Records written to the durable spool (`spoolDir`). */
+  readonly spooled: number;
+  /** Records read back from the spool and delivered (also counted in `sent`). */
+  readonly replayed: number;
+  /** Records split out of requests the service refused as too large (HTTP 413). */
+  readonly splitRequests: number;
+  /** Records waiting in the background because the service answered `code` 2000 (a gauge, not a total). */
+  readonly waitingForClientInit: number;
+  /** Records held in memory right now: in flight, waiting for a retry, or for client initialisation (a gauge). */
+  readonly buffered: number;
 }
 
 export class StatsRecorder {
@@ -29,6 +47,13 @@ export class StatsRecorder {
   failed = 0;
   requests = 0;
   failedRequests = 0;
+  retried = 0;
+  dropped = 0;
+  spooled = 0;
+  replayed = 0;
+  splitRequests = 0;
+  waitingForClientInit = 0;
+  buffered = 0;
   private readonly _rejectedByReason: Partial<Record<RejectionCode, number>> = {};
 
   reject(code: RejectionCode): void {
@@ -46,6 +71,13 @@ export class StatsRecorder {
       failed: this.failed,
       requests: this.requests,
       failedRequests: this.failedRequests,
+      retried: this.retried,
+      dropped: this.dropped,
+      spooled: this.spooled,
+      replayed: this.replayed,
+      splitRequests: this.splitRequests,
+      waitingForClientInit: this.waitingForClientInit,
+      buffered: this.buffered,
     });
   }
 }

@@ -26,6 +26,8 @@ import type { SendRequest, SendResult, Transport } from './types.js';
 export const MAX_RESPONSE_BYTES = 64 * 1024;
 /** Idle keep-alive sockets are closed after this long. */
 const KEEP_ALIVE_TIMEOUT_MILLIS = 4_000;
+/** `close()` waits this long for a graceful pool close, then destroys what is left (hung sockets). */
+const CLOSE_GRACE_MILLIS = 1_000;
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -109,6 +111,7 @@ export function createHttpTransport(config: ResolvedConfig): Transport {
       if (closed) return { status: 'failure', error: new GravityExportError('transport is closed', 'GRAVITY_SHUTDOWN') };
       const headers: Record<string, string> = { ...fixedHeaders, 'ge-integration-count': String(request.recordCount) };
       if (request.compressed) headers['gravity-content-compress'] = 'gzip';
+      const timeoutMillis = Math.max(1, Math.min(config.timeoutMillis, request.timeoutMillis ?? config.timeoutMillis));
       try {
         const response = await pool.request({
           path,
@@ -116,6 +119,8 @@ export function createHttpTransport(config: ResolvedConfig): Transport {
           headers,
           body: request.body,
           signal: request.signal,
+          headersTimeout: timeoutMillis,
+          bodyTimeout: timeoutMillis,
         });
         const text = await readCapped(response.body);
         if (response.statusCode === 200) return classify200(text);
@@ -128,7 +133,7 @@ export function createHttpTransport(config: ResolvedConfig): Transport {
         }
         return { status: 'failure', error };
       } catch (error) {
-        const result = networkFailure(error, config.timeoutMillis);
+        const result = networkFailure(error, timeoutMillis);
         log.debug(`POST ${config.endpoint.displayUrl} failed: ${result.status === 'success' ? '' : result.error.message}`);
         return result;
       }
@@ -136,7 +141,15 @@ export function createHttpTransport(config: ResolvedConfig): Transport {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await pool.close();
+      // A graceful close waits for requests in flight; a hung endpoint would hold it (and the process) open.
+      let timer: NodeJS.Timeout | undefined;
+      const graceElapsed = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), CLOSE_GRACE_MILLIS);
+        timer.unref();
+      });
+      const closedGracefully = await Promise.race([pool.close().then(() => true, () => false), graceElapsed]);
+      clearTimeout(timer);
+      if (!closedGracefully) await pool.destroy().catch(() => undefined);
     },
   };
 }

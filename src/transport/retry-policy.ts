@@ -19,3 +19,23 @@ export function parseRetryAfterMillis(value: string | string[] | undefined, nowM
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - nowMillis);
 }
+
+/** Backoff schedule of the retrying transport, in milliseconds. */
+export interface BackoffSchedule {
+  /** Upper bound of the first delay. */
+  readonly initialBackoffMillis: number;
+  /** Cap of every delay. */
+  readonly maxBackoffMillis: number;
+  /** Growth factor of the bound per attempt. */
+  readonly backoffMultiplier: number;
+}
+
+/**
+ * Delay before retry number `retry` (1 = the first retry): "full jitter", a uniform pick in
+ * [0, min(max, initial * multiplier^(retry-1))]. `random` returns a number in [0, 1).
+ */
+export function computeBackoffMillis(retry: number, schedule: BackoffSchedule, random: () => number = Math.random): number {
+  const exponent = Math.max(0, retry - 1);
+  const bound = Math.min(schedule.maxBackoffMillis, schedule.initialBackoffMillis * schedule.backoffMultiplier ** exponent);
+  return Math.floor(random() * bound);
+}

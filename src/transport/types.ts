@@ -10,6 +10,8 @@ export interface SendRequest {
   readonly recordCount: number;
   /** Aborts the attempt (shutdown). */
   readonly signal?: AbortSignal;
+  /** A shorter limit than the configured `timeoutMillis` for this attempt (what is left of a retry deadline). */
+  readonly timeoutMillis?: number;
 }
 
 /** The outcome of one attempt. Transports never throw. */

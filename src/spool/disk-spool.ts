@@ -1,0 +1,365 @@
+/** The `Spool` implementation: segment bookkeeping, the cap, ranges handed out and their acks. */
+import { promises as fsp, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLogger } from '../diag.js';
+import { readCursor, removeCursorTemps, writeCursor } from './cursor.js';
+import { encodeLine } from './line-format.js';
+import { holdsLock, releaseLock, tryAcquireLock } from './lock.js';
+import { countLinesInRange, readRecords } from './segment-reader.js';
+import type { ReadResult } from './segment-reader.js';
+import {
+  isWriterAlive,
+  listSegments,
+  measureSegmentBytesSync,
+  newWriterId,
+  registerLiveWriter,
+  unregisterLiveWriter,
+} from './segment-files.js';
+import { SegmentWriter } from './segment-writer.js';
+import { compareSegments, newSegmentState } from './segment-state.js';
+import type { Range, SegmentState } from './segment-state.js';
+import type { Spool, SpoolBatch, SpooledRecord, SpoolStats } from './types.js';
+
+/** Resolved options of a disk spool. */
+export interface DiskSpoolOptions {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly segmentBytes: number;
+}
+
+export class DiskSpool implements Spool {
+  readonly dir: string;
+  private readonly _maxBytes: number;
+  private readonly _writerId = newWriterId();
+  private readonly _writer: SegmentWriter;
+  private readonly _log = createLogger('spool');
+  private readonly _segments = new Map<string, SegmentState>();
+  private readonly _released: Array<readonly Range[]> = [];
+  private _owner = false;
+  private _closed = false;
+  /** Whether the last append dropped records for lack of space (we warn once per episode). */
+  private _full = false;
+  private _closing: Promise<void> | undefined;
+  private _serial: Promise<unknown> = Promise.resolve();
+  private _appended = 0;
+  private _acked = 0;
+  private _dropped = 0;
+  private _corruptLines = 0;
+
+  constructor(options: DiskSpoolOptions) {
+    this.dir = options.dir;
+    this._maxBytes = options.maxBytes;
+    registerLiveWriter(this._writerId);
+    this._writer = new SegmentWriter(options.dir, this._writerId, options.segmentBytes, {
+      onOpened: (id, fileName) => this._segments.set(id, newSegmentState(id, process.pid, this._writerId, fileName, false, 0, 0)),
+      onWritten: (id, endOffset, lines) => {
+        const state = this._segments.get(id);
+        if (state === undefined) return;
+        state.sizeBytes = endOffset;
+        state.countedEnd = endOffset;
+        state.countedLines += lines;
+        this._appended += lines;
+      },
+      onSealed: (id, fileName) => {
+        const state = this._segments.get(id);
+        if (state === undefined) return;
+        state.fileName = fileName;
+        state.sealed = true;
+        if (this._owner) this._deleteIfConsumedSync(state);
+      },
+    });
+  }
+
+  /** Takes the lock if free and loads what is on disk. Rejects only if the directory cannot be used. */
+  async init(): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true });
+    this._owner = await tryAcquireLock(this.dir, this._writerId);
+    if (this._owner) await removeCursorTemps(this.dir);
+    await this._refresh(await readCursor(this.dir));
+  }
+
+  get isOwner(): boolean {
+    return this._owner;
+  }
+
+  async append(records: readonly SpooledRecord[]): Promise<{ written: number; dropped: number }> {
+    if (this._closed) return this._drop(records.length, 0);
+    const lines: Buffer[] = [];
+    let bytes = 0;
+    let onDisk = this._bytesOnDisk();
+    let measured = false;
+    for (const record of records) {
+      const line = encodeLine(record);
+      if (onDisk + bytes + line.length > this._maxBytes && !measured) {
+        measured = true;
+        onDisk = this._measureBytesOnDisk(onDisk); // the owner may have drained segments meanwhile
+      }
+      if (onDisk + bytes + line.length > this._maxBytes) break;
+      lines.push(line);
+      bytes += line.length;
+    }
+    if (lines.length < records.length && !this._full) {
+      this._log.warn(`spool is full (${this._maxBytes} bytes): dropping new records until it drains (see stats().dropped)`);
+    }
+    this._full = lines.length < records.length;
+    const before = this._appended;
+    try {
+      this._writer.append(lines);
+    } catch (error) {
+      const written = this._appended - before;
+      this._log.warn(`spool write failed, ${records.length - written} of ${records.length} records dropped`, error);
+      return this._drop(records.length - written, written);
+    }
+    return this._drop(records.length - lines.length, lines.length);
+  }
+
+  readBatch(maxRecords: number): Promise<SpoolBatch | undefined> {
+    if (!Number.isSafeInteger(maxRecords) || maxRecords < 1) {
+      throw new RangeError(`readBatch: maxRecords is invalid, expected a positive integer (actual: ${String(maxRecords)})`);
+    }
+    return this._exclusive(async () => {
+      if (this._closed) return undefined;
+      try {
+        if (!(await this._ensureOwner())) return undefined;
+        const released = this._released.shift();
+        if (released !== undefined) return this._issue(released);
+        await this._refresh();
+        return await this._readNext(maxRecords);
+      } catch (error) {
+        this._log.warn('spool read failed; will try again on the next read', error);
+        return undefined;
+      }
+    });
+  }
+
+  pendingRecords(): number {
+    let pending = 0;
+    for (const state of this._segments.values()) pending += state.countedLines - state.consumedLines;
+    return pending;
+  }
+
+  stats(): SpoolStats {
+    return Object.freeze({
+      appended: this._appended,
+      acked: this._acked,
+      dropped: this._dropped,
+      corruptLinesSkipped: this._corruptLines,
+      bytesOnDisk: this._bytesOnDisk(),
+    });
+  }
+
+  close(): Promise<void> {
+    this._closing ??= this._close();
+    return this._closing;
+  }
+
+  private async _close(): Promise<void> {
+    this._closed = true;
+    await this._exclusive(async () => {
+      try {
+        this._writer.seal();
+      } catch (error) {
+        this._log.warn('could not seal the spool segment', error);
+      }
+      if (!this._owner) return;
+      this._owner = false;
+      try {
+        await this._saveCursor();
+      } catch (error) {
+        this._log.warn('could not record spool progress on close; acked records may be delivered again', error);
+      }
+      await releaseLock(this.dir, this._writerId).catch((error: unknown) => this._log.warn('could not release the spool lock', error));
+    });
+    unregisterLiveWriter(this._writerId);
+  }
+
+  private _drop(dropped: number, written: number): { written: number; dropped: number } {
+    this._dropped += dropped;
+    return { written, dropped };
+  }
+
+  private _measureBytesOnDisk(fallback: number): number {
+    try {
+      return measureSegmentBytesSync(this.dir);
+    } catch {
+      return fallback;
+    }
+  }
+
+  private _bytesOnDisk(): number {
+    let total = 0;
+    for (const state of this._segments.values()) total += state.sizeBytes;
+    return total;
+  }
+
+  /** Runs `task` after every earlier read/ack/close task: they share segment state across awaits. */
+  private _exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this._serial.then(task);
+    this._serial = result.catch(() => undefined);
+    return result;
+  }
+
+  private _isOwn(state: SegmentState): boolean {
+    return state.writerId === this._writerId;
+  }
+
+  /** Whether the owner may read it: ours, sealed, or its writer is gone. */
+  private _isDrainable(state: SegmentState): boolean {
+    return this._isOwn(state) || state.sealed || !isWriterAlive(state.pid, state.writerId);
+  }
+
+  /** A non-owner tries to take the lock over; an owner checks it still has it. */
+  private async _ensureOwner(): Promise<boolean> {
+    if (this._owner) {
+      if (await holdsLock(this.dir, this._writerId)) return true;
+      this._log.warn('spool lock lost to another process; this process stops draining');
+      this._owner = false;
+      this._released.length = 0;
+      return false;
+    }
+    if (!(await tryAcquireLock(this.dir, this._writerId))) {
+      await this._refresh();
+      return false;
+    }
+    this._owner = true;
+    await removeCursorTemps(this.dir);
+    // the previous owner moved the cursor: start over from it for everything but our own segments
+    for (const state of [...this._segments.values()]) if (!this._isOwn(state)) this._segments.delete(state.id);
+    await this._refresh(await readCursor(this.dir));
+    return true;
+  }
+
+  /** Syncs segment states with the directory: new files, sizes, files deleted elsewhere, lines to count. */
+  private async _refresh(cursor?: ReadonlyMap<string, number>): Promise<void> {
+    const files = await listSegments(this.dir);
+    const seen = new Set<string>();
+    for (const file of files) {
+      seen.add(file.id);
+      let state = this._segments.get(file.id);
+      if (state === undefined) {
+        const offset = cursor?.get(file.id) ?? 0;
+        state = newSegmentState(file.id, file.pid, file.writerId, file.fileName, file.sealed, file.sizeBytes, offset);
+        this._segments.set(file.id, state);
+      } else if (!this._isOwn(state) || state.sealed) {
+        state.fileName = file.fileName;
+        state.sealed = file.sealed;
+        state.sizeBytes = Math.max(state.sizeBytes, file.sizeBytes);
+      }
+      if (state.countedEnd < state.sizeBytes) {
+        const counted = await countLinesInRange(join(this.dir, state.fileName), state.countedEnd, state.sizeBytes);
+        state.countedLines += counted.lines;
+        state.countedEnd = counted.endOfLastLine;
+      }
+      if (this._owner) await this._deleteIfConsumed(state);
+    }
+    for (const state of [...this._segments.values()]) {
+      if (!seen.has(state.id) && !(this._isOwn(state) && !state.sealed)) this._segments.delete(state.id);
+    }
+  }
+
+  /**
+   * Reads up to `maxRecords` records from the oldest segments with something unread (a batch may span
+   * segments). Ranges holding only skipped lines are acked at once.
+   */
+  private async _readNext(maxRecords: number): Promise<SpoolBatch | undefined> {
+    const ordered = [...this._segments.values()].sort(compareSegments);
+    const ranges: Range[] = [];
+    let count = 0;
+    for (const state of ordered) {
+      while (count < maxRecords && this._isDrainable(state) && state.readOffset < state.sizeBytes) {
+        const result = await this._readRecords(state, maxRecords - count);
+        this._corruptLines += result.corruptLines + result.tornLines;
+        const range: Range = { segment: state, start: state.readOffset, end: result.nextOffset, records: result.records, lines: result.lines, acked: false };
+        state.readOffset = result.nextOffset;
+        state.ranges.push(range);
+        if (result.records.length > 0) {
+          ranges.push(range);
+          count += result.records.length;
+        } else {
+          range.acked = true;
+          await this._advance(state);
+        }
+      }
+    }
+    return ranges.length > 0 ? this._issue(ranges) : undefined;
+  }
+
+  private async _readRecords(state: SegmentState, maxRecords: number): Promise<ReadResult> {
+    const fileName = state.fileName;
+    try {
+      return await readRecords(join(this.dir, fileName), state.readOffset, state.sizeBytes, maxRecords);
+    } catch (error) {
+      // our own segment may have been sealed (renamed) by an append while the open was in flight
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || state.fileName === fileName) throw error;
+      return await readRecords(join(this.dir, state.fileName), state.readOffset, state.sizeBytes, maxRecords);
+    }
+  }
+
+  private _issue(ranges: readonly Range[]): SpoolBatch {
+    let settled = false;
+    return {
+      records: ranges.length === 1 ? ranges[0]!.records : ranges.flatMap((range) => range.records),
+      ack: () => {
+        if (settled) return Promise.resolve();
+        settled = true;
+        return this._exclusive(async () => {
+          for (const range of ranges) {
+            range.acked = true;
+            this._acked += range.records.length;
+            await this._advance(range.segment);
+          }
+        });
+      },
+      release: () => {
+        if (settled) return;
+        settled = true;
+        if (this._owner && !this._closed) this._released.push(ranges);
+      },
+    };
+  }
+
+  /** Folds the acked prefix of a segment's ranges into its cursor offset and persists it. Never rejects. */
+  private async _advance(state: SegmentState): Promise<void> {
+    const before = state.ackedOffset;
+    while (state.ranges.length > 0 && state.ranges[0]!.acked) {
+      const range = state.ranges.shift()!;
+      state.ackedOffset = range.end;
+      state.consumedLines += range.lines;
+    }
+    if (state.ackedOffset === before || !this._owner) return;
+    try {
+      // deleting first is safe: a segment that is gone cannot be replayed, whatever the cursor says
+      await this._deleteIfConsumed(state);
+      await this._saveCursor();
+    } catch (error) {
+      this._log.warn('could not record spool progress; acked records may be delivered again after a restart', error);
+    }
+  }
+
+  private _isConsumed(state: SegmentState): boolean {
+    const final = state.sealed || (!this._isOwn(state) && !isWriterAlive(state.pid, state.writerId));
+    return final && state.ranges.length === 0 && state.ackedOffset >= state.sizeBytes && state.readOffset >= state.sizeBytes;
+  }
+
+  private async _deleteIfConsumed(state: SegmentState): Promise<void> {
+    if (!this._isConsumed(state)) return;
+    await fsp.rm(join(this.dir, state.fileName), { force: true });
+    this._segments.delete(state.id);
+  }
+
+  private _deleteIfConsumedSync(state: SegmentState): void {
+    if (!this._isConsumed(state)) return;
+    try {
+      unlinkSync(join(this.dir, state.fileName));
+      this._segments.delete(state.id);
+    } catch (error) {
+      this._log.warn('could not delete a consumed spool segment; the next owner will', error);
+    }
+  }
+
+  private async _saveCursor(): Promise<void> {
+    const offsets = new Map<string, number>();
+    for (const state of this._segments.values()) if (state.ackedOffset > 0) offsets.set(state.id, state.ackedOffset);
+    await writeCursor(this.dir, offsets, this._writerId);
+  }
+}

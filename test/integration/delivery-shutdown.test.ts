@@ -1,0 +1,66 @@
+/** Shutdown against a hanging endpoint: it resolves within its deadline and leaves nothing holding the process. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ExportResultCode } from '@opentelemetry/core';
+import { startEmulator } from '../../src/emulator/index.js';
+import type { Emulator } from '../../src/emulator/index.js';
+import { GravityLogRecordExporter, GravityShutdownError } from '../../src/index.js';
+import { exportOnce } from '../helpers/export-once.js';
+import { createTrackRecord } from '../helpers/record-builders.js';
+
+const CHILD = fileURLToPath(new URL('../helpers/shutdown-child.ts', import.meta.url));
+
+let emulator: Emulator;
+before(async () => {
+  emulator = await startEmulator();
+});
+after(() => emulator.close());
+
+describe('shutdown', () => {
+  it('lets the process exit within a second after shutdown resolves, with an endpoint that never answers', async () => {
+    emulator.enqueueFaults(...Array.from({ length: 20 }, () => ({ kind: 'hang' as const })));
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, emulator.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exitedAtMillis = await new Promise<number>((resolve, reject) => {
+      const killer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`child did not exit; stdout: ${stdout}; stderr: ${stderr}`));
+      }, 30_000);
+      child.on('exit', () => {
+        clearTimeout(killer);
+        resolve(Date.now());
+      });
+    });
+    const match = /shutdown-resolved (\d+) (.*)/.exec(stdout);
+    assert.ok(match, `no shutdown line; stdout: ${stdout}; stderr: ${stderr}`);
+    assert.ok(exitedAtMillis - Number(match[1]) < 1_000, `exited ${exitedAtMillis - Number(match[1])} ms after shutdown resolved`);
+    const stats = JSON.parse(match[2]!) as { dropped: number; failed: number; buffered: number };
+    assert.equal(stats.dropped + stats.failed, 2);
+    assert.equal(stats.buffered, 0);
+    assert.match(stdout, new RegExp(`export-result ${ExportResultCode.FAILED}`));
+  });
+
+  it('is idempotent, and export fails fast afterwards', async () => {
+    const exporter = new GravityLogRecordExporter({ url: emulator.url, accessToken: 't' });
+    await Promise.all([exporter.shutdown(), exporter.shutdown()]);
+    await exporter.shutdown();
+    const { result } = await exportOnce(exporter, [createTrackRecord('u1')]);
+    assert.equal(result.code, ExportResultCode.FAILED);
+    assert.ok(result.error instanceof GravityShutdownError);
+  });
+
+  it('waits for records in delivery before closing', async () => {
+    emulator.clear();
+    emulator.enqueueFaults({ kind: 'delay', delayMillis: 300 });
+    const exporter = new GravityLogRecordExporter({ url: emulator.url, accessToken: 't' });
+    const exported = exportOnce(exporter, [createTrackRecord('late')]);
+    await exporter.shutdown();
+    assert.equal((await exported).result.code, ExportResultCode.SUCCESS);
+    assert.deepEqual(emulator.events().map((e) => e.client_id), ['late']);
+  });
+});

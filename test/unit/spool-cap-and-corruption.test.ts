@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { openSpool } from '../../src/spool/index.js';
+import { createRecords, createTempDir, drainAll, range, segmentFiles } from '../helpers/spool-fixtures.js';
+
+describe('spool: size cap', () => {
+  let temp: ReturnType<typeof createTempDir>;
+  beforeEach(() => {
+    temp = createTempDir();
+  });
+  afterEach(() => temp.remove());
+
+  it('drops new records that would pass maxBytes, counts them, and keeps the earlier ones', async () => {
+    const spool = await openSpool({ dir: temp.dir, maxBytes: 5_000 });
+    const first = await spool.append(createRecords(20, 0));
+    const second = await spool.append(createRecords(40, 20));
+    assert.equal(first.dropped, 0);
+    assert.ok(second.dropped > 0 && second.written > 0, JSON.stringify(second));
+    assert.equal(first.written + second.written + second.dropped, 60);
+    assert.equal(spool.stats().dropped, second.dropped);
+    assert.ok(spool.stats().bytesOnDisk <= 5_000);
+    assert.deepEqual(await drainAll(spool), range(first.written + second.written));
+    await spool.close();
+  });
+
+  it('accepts records again once drained segments free space', async () => {
+    const spool = await openSpool({ dir: temp.dir, maxBytes: 5_000, segmentBytes: 1_000 });
+    await spool.append(createRecords(60));
+    assert.ok(spool.stats().dropped > 0);
+    await drainAll(spool);
+    assert.deepEqual(await spool.append(createRecords(5, 100)), { written: 5, dropped: 0 });
+    await spool.close();
+  });
+
+  it('counts records appended after close as dropped', async () => {
+    const spool = await openSpool({ dir: temp.dir });
+    await spool.close();
+    assert.deepEqual(await spool.append(createRecords(3)), { written: 0, dropped: 3 });
+    assert.equal(spool.stats().dropped, 3);
+  });
+});
+
+describe('spool: damaged segments', () => {
+  let temp: ReturnType<typeof createTempDir>;
+  beforeEach(() => {
+    temp = createTempDir();
+  });
+  afterEach(() => temp.remove());
+
+  it('skips and counts a line whose checksum fails, and delivers the rest', async () => {
+    const first = await openSpool({ dir: temp.dir });
+    await first.append(createRecords(10));
+    await first.close();
+    const path = join(temp.dir, segmentFiles(temp.dir)[0]!);
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, text.replace('"seq\\":3,', '"seq\\":333,'));
+
+    const second = await openSpool({ dir: temp.dir });
+    assert.deepEqual(await drainAll(second), [0, 1, 2, 4, 5, 6, 7, 8, 9]);
+    assert.equal(second.stats().corruptLinesSkipped, 1);
+    await second.close();
+  });
+
+  it('loses only the torn last record of a crashed writer, and appends after reopen stay readable', async () => {
+    const first = await openSpool({ dir: temp.dir });
+    await first.append(createRecords(10));
+    await first.close();
+    const path = join(temp.dir, segmentFiles(temp.dir)[0]!);
+    truncateSync(path, readFileSync(path).length - 20);
+
+    const second = await openSpool({ dir: temp.dir });
+    await second.append(createRecords(3, 10));
+    assert.deepEqual(await drainAll(second), [...range(9), 10, 11, 12]);
+    assert.equal(second.stats().corruptLinesSkipped, 1);
+    await second.close();
+    assert.deepEqual(segmentFiles(temp.dir), []);
+  });
+
+  it('ignores a corrupt cursor by replaying, never by losing records', async () => {
+    const first = await openSpool({ dir: temp.dir });
+    await first.append(createRecords(10));
+    await (await first.readBatch(5))?.ack();
+    await first.close();
+    writeFileSync(join(temp.dir, 'CURSOR'), '{"version":1,"offs');
+
+    const second = await openSpool({ dir: temp.dir });
+    assert.deepEqual(await drainAll(second), range(10));
+    await second.close();
+  });
+});

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { openSpool } from '../../src/spool/index.js';
+import { createRecords, createTempDir, drainAll, range, segmentFiles } from '../helpers/spool-fixtures.js';
+
+/** The pid of a process that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '']);
+  assert.ok(child.pid !== undefined && child.pid > 0);
+  return child.pid;
+}
+
+function writeLock(dir: string, pid: number): void {
+  writeFileSync(join(dir, 'LOCK'), JSON.stringify({ version: 1, pid, lockId: 'deadbeefdeadbeef', acquiredAtMillis: 0 }));
+}
+
+/** Gives a sealed segment the `.open` name of writer `pid` (as a writer that never sealed it would leave it). */
+function disguiseAsOpenSegmentOf(dir: string, fileName: string, pid: number): void {
+  const renamed = fileName.replace(/-\d+-([0-9a-f]{16})\.seg$/, `-${pid}-$1.open`);
+  renameSync(join(dir, fileName), join(dir, renamed));
+}
+
+/** Waits for the wall clock to move on a millisecond, so the next segment sorts after the previous ones. */
+function nextMillisecond(): void {
+  const start = Date.now();
+  while (Date.now() === start) {
+    // segment names order by creation millisecond: spin (≤ 1 ms) rather than sleep
+  }
+}
+
+describe('spool: one owner at a time', () => {
+  let temp: ReturnType<typeof createTempDir>;
+  beforeEach(() => {
+    temp = createTempDir();
+  });
+  afterEach(() => temp.remove());
+
+  it('makes the first opener the owner and the second a writer that cannot read', async () => {
+    const owner = await openSpool({ dir: temp.dir });
+    const writer = await openSpool({ dir: temp.dir });
+    assert.equal(owner.isOwner, true);
+    assert.equal(writer.isOwner, false);
+    await writer.append(createRecords(5));
+    assert.equal(await writer.readBatch(10), undefined);
+    await writer.close();
+    await owner.close();
+  });
+
+  it('lets the owner drain a second writer\'s records once that writer closes, oldest segment first', async () => {
+    const owner = await openSpool({ dir: temp.dir });
+    const writer = await openSpool({ dir: temp.dir });
+    await writer.append(createRecords(5, 0));
+    nextMillisecond();
+    await owner.append(createRecords(5, 5));
+    assert.deepEqual(await drainAll(owner), range(5, 5), 'a live writer\'s open segment is left alone');
+    await writer.close();
+    await owner.append(createRecords(5, 10));
+    assert.deepEqual(await drainAll(owner), [...range(5, 0), ...range(5, 10)]);
+    await owner.close();
+    assert.deepEqual(segmentFiles(temp.dir), []);
+  });
+
+  it('hands ownership to a waiting process once the owner closes', async () => {
+    const owner = await openSpool({ dir: temp.dir });
+    const other = await openSpool({ dir: temp.dir });
+    await owner.append(createRecords(10));
+    await owner.close();
+    assert.deepEqual(await drainAll(other), range(10));
+    assert.equal(other.isOwner, true);
+    await other.close();
+  });
+
+  it('takes over a lock whose process is gone', async () => {
+    writeLock(temp.dir, deadPid());
+    const spool = await openSpool({ dir: temp.dir });
+    assert.equal(spool.isOwner, true);
+    assert.equal(JSON.parse(readFileSync(join(temp.dir, 'LOCK'), 'utf8')).pid, process.pid);
+    await spool.close();
+  });
+
+  it('takes over a lock with this process\'s pid that no open spool holds (a restarted container)', async () => {
+    writeLock(temp.dir, process.pid);
+    const spool = await openSpool({ dir: temp.dir });
+    assert.equal(spool.isOwner, true);
+    await spool.close();
+  });
+
+  it('respects a lock held by a live process', async () => {
+    writeLock(temp.dir, process.ppid);
+    const spool = await openSpool({ dir: temp.dir });
+    assert.equal(spool.isOwner, false);
+    assert.equal(await spool.readBatch(10), undefined);
+    await spool.close();
+    assert.equal(JSON.parse(readFileSync(join(temp.dir, 'LOCK'), 'utf8')).pid, process.ppid, 'close leaves a foreign lock alone');
+  });
+
+  it('drains the open segment of a writer whose process is gone, but not that of a live one', async () => {
+    const seed = await openSpool({ dir: temp.dir });
+    await seed.append(createRecords(4, 0));
+    await seed.close();
+    disguiseAsOpenSegmentOf(temp.dir, segmentFiles(temp.dir)[0]!, deadPid());
+    nextMillisecond();
+    const seed2 = await openSpool({ dir: temp.dir });
+    await seed2.append(createRecords(4, 4));
+    await seed2.close();
+    disguiseAsOpenSegmentOf(temp.dir, segmentFiles(temp.dir)[1]!, process.ppid);
+
+    const spool = await openSpool({ dir: temp.dir });
+    assert.deepEqual(await drainAll(spool), range(4, 0));
+    assert.equal(segmentFiles(temp.dir).length, 1, 'the live writer\'s segment stays');
+    await spool.close();
+  });
+});
