@@ -1,0 +1,69 @@
+import type { ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { resolveConfig } from './config.js';
+import { createExportPipeline } from './export-pipeline.js';
+import type { ExportPipeline, RecordMapper } from './export-pipeline.js';
+import { createSpanEventMapper, resolveSpanEventMappingOptions } from './mapping/map-span-event.js';
+import { registerSelfMetrics } from './metrics.js';
+import type { GravitySpanExporterOptions } from './options.js';
+import { createSamplingWatch } from './span-sampling.js';
+import type { SamplingWatch } from './span-sampling.js';
+import type { GravityExporterStats } from './stats.js';
+
+/**
+ * Sends the span events that carry `ge.*` attributes, or belong to a span carrying `ge.client_id`, to
+ * Gravity Engine as track events or user-property operations; spans themselves and every other event are
+ * ignored, so it sits beside any other trace exporter. Mapping, batching, delivery and counters are the
+ * log exporter's. Spans that are not sampled never reach an exporter: their events are lost (a one-time
+ * `diag.warn` says so when sampling can be seen).
+ *
+ * @throws {GravityConfigurationError} when no access token is configured (option, `GE_ACCESS_TOKEN`, or URL).
+ * @throws {TypeError | RangeError} for an invalid option value.
+ *
+ * @example
+ * ```ts
+ * import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+ * import { GravitySpanExporter } from 'gravity-otel-exporter';
+ *
+ * const provider = new BasicTracerProvider({
+ *   spanProcessors: [new BatchSpanProcessor(new GravitySpanExporter())], // token from GE_ACCESS_TOKEN
+ * });
+ * const span = provider.getTracer('shop').startSpan('checkout', { attributes: { 'ge.client_id': 'user-42' } });
+ * span.addEvent('purchase', { amount: 30 });
+ * span.addEvent('upgrade', { 'ge.user_op': 'set', plan: 'pro' });
+ * span.end();
+ * await provider.shutdown();
+ * ```
+ */
+export class GravitySpanExporter implements SpanExporter {
+  private readonly _pipeline: ExportPipeline;
+  private readonly _mapSpan: RecordMapper<ReadableSpan>;
+  private readonly _sampling: SamplingWatch;
+
+  constructor(options: GravitySpanExporterOptions = {}) {
+    this._mapSpan = createSpanEventMapper(resolveSpanEventMappingOptions(options));
+    this._pipeline = createExportPipeline(resolveConfig(options));
+    registerSelfMetrics(options.meterProvider, 'spans', () => this._pipeline.getStats());
+    this._sampling = createSamplingWatch(process.env);
+  }
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    this._sampling.observe(spans);
+    this._pipeline.export(spans, this._mapSpan, resultCallback);
+  }
+
+  /** Waits for every export started so far (delivered, failed or spooled), within the export deadline; never rejects. */
+  forceFlush(): Promise<void> {
+    return this._pipeline.forceFlush();
+  }
+
+  /** Drains what is in flight and closes connections; idempotent, and later exports fail at once. */
+  shutdown(): Promise<void> {
+    return this._pipeline.shutdown();
+  }
+
+  /** Counters: `received` counts span events (not spans); see `GravityExporterStats`. */
+  getStats(): GravityExporterStats {
+    return this._pipeline.getStats();
+  }
+}
