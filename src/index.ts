@@ -1,4 +1,13 @@
 export { GravityLogRecordExporter } from './log-record-exporter.js';
+export { GravitySpanExporter } from './span-exporter.js';
+export { GravityAnalytics, GRAVITY_ANALYTICS_LOGGER_NAME } from './facade/gravity-analytics.js';
+export type {
+  AnalyticsProperties,
+  AnalyticsValue,
+  GravityAnalyticsOptions,
+  GravityEventOptions,
+} from './facade/gravity-analytics.js';
+export type { GravitySpanExporterOptions } from './options.js';
 export type { GravityExporterOptions, GravityCompression } from './options.js';
 export type { GravityExporterStats } from './stats.js';
 export type { RejectionCode } from './mapping/map-record.js';
@@ -21,5 +30,6 @@ export {
   GravityRejectedError,
   GravityShutdownError,
   GravityTimeoutError,
+  GravityValidationError,
 } from './errors.js';
 export { formatGravityDate } from './mapping/values.js';

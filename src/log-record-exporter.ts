@@ -4,6 +4,7 @@ import { resolveConfig } from './config.js';
 import { createExportPipeline } from './export-pipeline.js';
 import type { ExportPipeline } from './export-pipeline.js';
 import { mapLogRecord } from './mapping/map-log-record.js';
+import { registerSelfMetrics } from './metrics.js';
 import type { GravityExporterOptions } from './options.js';
 import type { GravityExporterStats } from './stats.js';
 
@@ -35,6 +36,7 @@ export class GravityLogRecordExporter implements LogRecordExporter {
 
   constructor(options: GravityExporterOptions = {}) {
     this._pipeline = createExportPipeline(resolveConfig(options));
+    registerSelfMetrics(options.meterProvider, 'logs', () => this._pipeline.getStats());
   }
 
   export(logs: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {

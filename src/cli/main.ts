@@ -3,6 +3,7 @@
  * Add a subcommand by adding an entry to COMMANDS.
  */
 import { runEmulatorCommand } from '../emulator/cli.js';
+import { runImportCommand } from '../import/cli.js';
 import { createProcessIo } from './io.js';
 import type { CliIo } from './io.js';
 
@@ -14,6 +15,7 @@ export const EXIT_USAGE = 2;
 
 const COMMANDS: Readonly<Record<string, { summary: string; run: CliCommand }>> = Object.freeze({
   emulator: { summary: 'run a local Gravity collect endpoint and print what arrives', run: runEmulatorCommand },
+  import: { summary: 'send a JSONL file of historical records (time_free), with progress and a summary', run: runImportCommand },
 });
 
 function usage(): string {

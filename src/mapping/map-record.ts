@@ -26,6 +26,13 @@ export interface MappingContext {
   readonly strict: boolean;
   /** Clock for the time window in strict mode, epoch ms. */
   readonly now: () => number;
+  /** Properties added to every track record; the record's own properties win (exporter option). */
+  readonly superProperties?: PropertySource;
+  /**
+   * Called per track record (at export time); what it returns wins over `superProperties`, the record's
+   * own properties win over both. If it throws, the record is rejected with a reason naming it.
+   */
+  readonly dynamicSuperProperties?: () => PropertySource;
 }
 
 /** Stable reason codes for rejected records; the stats count rejections per code. */
@@ -175,9 +182,28 @@ function mapTrack(input: RecordInput, ctx: MappingContext, timeFree: boolean): G
   }
   // $lib and $lib_version come first and cannot be overwritten, like the Python SDK's payloads.
   const properties: GravityProperties = { $lib: 'node', $lib_version: ctx.libVersion };
-  const problem = collectProperties(input.sources, properties, ctx.strict, 'any', true);
+  const sources = withSuperProperties(input.sources, ctx);
+  if (!Array.isArray(sources)) return sources as Rejection;
+  const problem = collectProperties(sources, properties, ctx.strict, 'any', true);
   if (problem !== undefined) return problem;
   return { type: 'track', event: eventName, time: input.timeMillis, time_free: timeFree, properties };
+}
+
+/** The record's sources behind the exporter's super properties (earlier sources lose). */
+function withSuperProperties(sources: readonly PropertySource[], ctx: MappingContext): readonly PropertySource[] | Rejection {
+  if (ctx.superProperties === undefined && ctx.dynamicSuperProperties === undefined) return sources;
+  let dynamic: unknown;
+  if (ctx.dynamicSuperProperties !== undefined) {
+    try {
+      dynamic = ctx.dynamicSuperProperties();
+    } catch (error) {
+      return reject('invalid_value', 'dynamicSuperProperties', `threw ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (dynamic !== undefined && (typeof dynamic !== 'object' || dynamic === null || Array.isArray(dynamic))) {
+      return reject('invalid_value', 'dynamicSuperProperties', `expected an object, got ${describeType(dynamic)}`);
+    }
+  }
+  return [ctx.superProperties, dynamic as PropertySource, ...sources];
 }
 
 function mapUserOperation(

@@ -1,0 +1,143 @@
+/**
+ * The published package: `npm pack` holds the built code, both type trees, README and LICENSE and no tests;
+ * a consumer project with the packed tarball installed imports it with `require` (CJS) and `import` (ESM),
+ * each in its own Node process, and exports a record end to end to the emulator.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startEmulator } from '../../src/emulator/index.js';
+import type { Emulator } from '../../src/emulator/index.js';
+
+const run = promisify(execFile);
+const repoRoot = process.cwd();
+const TOKEN = 'package-test-token';
+
+let consumer: string;
+let emulator: Emulator;
+
+/** What a consumer does: log through the SDK into our exporter, and use the facade; prints the resolved entry. */
+const CONSUMER_BODY = `
+const provider = new LoggerProvider({
+  processors: [new BatchLogRecordProcessor({ exporter: new pkg.GravityLogRecordExporter() })], // GE_* from env
+});
+provider.getLogger('consumer').emit({ eventName: 'installed', attributes: { 'ge.client_id': process.env.CLIENT, format: process.env.CLIENT } });
+new pkg.GravityAnalytics({ loggerProvider: provider }).userSet(process.env.CLIENT, { via: 'facade' });
+provider.shutdown().then(() => console.log(JSON.stringify({ entry, emulator: typeof startEmulator, attributes: typeof pkg.ATTR_GE_CLIENT_ID })));
+`;
+
+const CJS_CONSUMER = `
+const pkg = require('gravity-otel-exporter');
+const { startEmulator } = require('gravity-otel-exporter/emulator');
+const { LoggerProvider, BatchLogRecordProcessor } = require('@opentelemetry/sdk-logs');
+const entry = require.resolve('gravity-otel-exporter');
+${CONSUMER_BODY}`;
+
+const ESM_CONSUMER = `
+import * as pkg from 'gravity-otel-exporter';
+import { startEmulator } from 'gravity-otel-exporter/emulator';
+import { LoggerProvider, BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
+const entry = import.meta.resolve('gravity-otel-exporter');
+${CONSUMER_BODY}`;
+
+interface PackedFile {
+  path: string;
+}
+
+before(async () => {
+  // `npm test` builds first; build here too when run alone, so the tarball has code in it.
+  if (!existsSync(path.join(repoRoot, 'dist/esm/index.js')) || !existsSync(path.join(repoRoot, 'dist/cjs/index.js'))) {
+    await run(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, timeout: 120_000 });
+  }
+  consumer = mkdtempSync(path.join(tmpdir(), 'gravity-consumer-'));
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', consumer], { cwd: repoRoot, timeout: 60_000 });
+  const [{ filename }] = JSON.parse(stdout) as Array<{ filename: string }>;
+  const installed = path.join(consumer, 'node_modules', 'gravity-otel-exporter');
+  mkdirSync(installed, { recursive: true });
+  await run('tar', ['-xzf', path.join(consumer, filename), '-C', installed, '--strip-components=1']);
+  // The package's dependency and peers, as an offline install would provide them.
+  for (const dependency of ['undici', '@opentelemetry']) {
+    symlinkSync(path.join(repoRoot, 'node_modules', dependency), path.join(consumer, 'node_modules', dependency), 'dir');
+  }
+  writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+  writeFileSync(path.join(consumer, 'consumer.cjs'), CJS_CONSUMER);
+  writeFileSync(path.join(consumer, 'consumer.mjs'), ESM_CONSUMER);
+});
+after(() => rmSync(consumer, { recursive: true, force: true }));
+beforeEach(async () => {
+  emulator = await startEmulator({ accessToken: TOKEN });
+});
+afterEach(() => emulator.close());
+
+async function runConsumer(file: string, client: string): Promise<{ entry: string; emulator: string; attributes: string }> {
+  const env = { ...process.env, GE_SERVER_URL: emulator.url, GE_ACCESS_TOKEN: TOKEN, CLIENT: client };
+  const { stdout } = await run(process.execPath, [file], { cwd: consumer, env, timeout: 60_000 });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as { entry: string; emulator: string; attributes: string };
+}
+
+describe('package', () => {
+  it('npm pack holds dist code, ESM and CJS types, README and LICENSE, and no tests or sources', async () => {
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json'], { cwd: repoRoot, timeout: 60_000 });
+    const files = (JSON.parse(stdout) as Array<{ files: PackedFile[] }>)[0]!.files.map((f) => f.path);
+
+    for (const expected of [
+      'README.md',
+      'LICENSE',
+      'package.json',
+      'dist/esm/index.js',
+      'dist/esm/index.d.ts',
+      'dist/cjs/index.js',
+      'dist/cjs/index.d.ts',
+      'dist/cjs/package.json',
+      'dist/esm/emulator/index.js',
+      'dist/cjs/emulator/index.d.ts',
+      'dist/esm/cli.js',
+    ]) {
+      assert.ok(files.includes(expected), `${expected} is packed`);
+    }
+    assert.deepEqual(files.filter((f) => /^(test|src|examples|bench)\/|\.test\./.test(f)), []);
+  });
+
+  it('declares an exports map with types first, both formats, and sideEffects false', () => {
+    const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+
+    assert.equal(manifest.sideEffects, false);
+    for (const subpath of ['.', './emulator']) {
+      assert.deepEqual(Object.keys(manifest.exports[subpath]), ['import', 'require']);
+      assert.equal(Object.keys(manifest.exports[subpath].import)[0], 'types');
+      assert.equal(Object.keys(manifest.exports[subpath].require)[0], 'types');
+    }
+  });
+
+  it('a CommonJS consumer requires the CJS build and exports a record end to end', async () => {
+    const result = await runConsumer('consumer.cjs', 'cjs-user');
+
+    assert.match(result.entry, /node_modules[\\/]gravity-otel-exporter[\\/]dist[\\/]cjs[\\/]index\.js$/);
+    assert.deepEqual([result.emulator, result.attributes], ['function', 'string']);
+    assert.deepEqual(
+      emulator.events().map((e) => [e.client_id, e.event, e.properties['format'] ?? e.properties['via']]),
+      [
+        ['cjs-user', 'installed', 'cjs-user'],
+        ['cjs-user', 'profile_set', 'facade'],
+      ],
+    );
+  });
+
+  it('an ES module consumer imports the ESM build and exports a record end to end', async () => {
+    const result = await runConsumer('consumer.mjs', 'esm-user');
+
+    assert.match(result.entry, /node_modules\/gravity-otel-exporter\/dist\/esm\/index\.js$/);
+    assert.deepEqual([result.emulator, result.attributes], ['function', 'string']);
+    assert.deepEqual(
+      emulator.events().map((e) => [e.client_id, e.event, e.properties['format'] ?? e.properties['via']]),
+      [
+        ['esm-user', 'installed', 'esm-user'],
+        ['esm-user', 'profile_set', 'facade'],
+      ],
+    );
+  });
+});
