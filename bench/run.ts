@@ -1,0 +1,541 @@
+/**
+ * `npm run bench`: starts the sink in its own process, replays the same deterministic workload through each
+ * runner (each run a fresh process), verifies delivery per client at the sink, prints a table and writes
+ * BENCHMARKS.md (full runs only, or with --write).
+ *
+ *   npm run bench                                   full run (S1, S2 ×3 runs; S3 60 s ×1; EMIT)
+ *   npm run bench -- --scenario S1 --runs 1         one scenario, one run
+ *   npm run bench -- --scenario S3 --duration 10    shorter sustained run
+ *   npm run bench -- --scenario S1 --runners gravity-tuned,undici-floor --profile gravity-tuned
+ *
+ * Flags: --scenario S1,S2,S3,EMIT  --runs N  --s3-runs N  --duration SECONDS  --runners a,b  --concurrency N
+ *        --batch N (tuned maxExportBatchSize)  --queue N  --delay-ms N (tuned scheduledDelayMillis)
+ *        --profile kind[,kind] (node --cpu-prof into bench/profiles/)  --write | --no-write  --out FILE
+ *        --runners ...,gravity-whatif --whatif '{"compression":"none"}' [--early-ack]: what-if of a src/ change
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { EmitResult, ProcessorSettings, RunnerConfig, RunnerKind, RunnerResult } from './runner.js';
+import type { SinkStats } from './sink.js';
+import { expectedCountsPerClient } from './workload.js';
+
+interface Scenario {
+  readonly id: 'S1' | 'S2' | 'S3';
+  readonly title: string;
+  readonly mode: 'burst' | 'sustained';
+  readonly records: number;
+  readonly clients: number;
+  readonly responseDelayMillis: number;
+  readonly ratePerSecond: number;
+  readonly runners: readonly RunnerKind[];
+}
+
+const SEED = 20_240_601;
+const ALL_RUNNERS: readonly RunnerKind[] = [
+  'gravity-default',
+  'gravity-tuned',
+  'otlp-default',
+  'otlp-tuned',
+  'otel-noop',
+  'encode-floor',
+  'undici-floor',
+];
+const NETWORK_RUNNERS = new Set<RunnerKind>(['gravity-default', 'gravity-tuned', 'gravity-whatif', 'otlp-default', 'otlp-tuned', 'undici-floor']);
+
+function parseArgs(argv: readonly string[]): Map<string, string> {
+  const args = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) continue;
+    const [key, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
+    if (inline !== undefined) args.set(key, inline);
+    else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) args.set(key, argv[++i]!);
+    else args.set(key, 'true');
+  }
+  return args;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const num = (name: string, fallback: number): number => {
+  const value = args.get(name);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new RangeError(`--${name} must be a positive number (actual: ${value})`);
+  return n;
+};
+const runs = num('runs', 3);
+const s3Runs = num('s3-runs', 1);
+const durationSeconds = num('duration', 60);
+const concurrency = num('concurrency', 64);
+const tuned: ProcessorSettings = {
+  maxQueueSize: num('queue', 100_000),
+  maxExportBatchSize: num('batch', 4096),
+  scheduledDelayMillis: num('delay-ms', 200),
+};
+const selectedScenarios = (args.get('scenario') ?? 'S1,S2,S3,EMIT').toUpperCase().split(',');
+const runnerFilter = args.get('runners')?.split(',') as RunnerKind[] | undefined;
+const withWhatif = (kinds: readonly RunnerKind[]): readonly RunnerKind[] =>
+  runnerFilter?.includes('gravity-whatif') === true ? [...kinds, 'gravity-whatif'] : kinds;
+// `--whatif '{"compression":"none"}' --early-ack`: the gravity-whatif runner (opt-in, for diagnosis only).
+const whatif = { options: JSON.parse(args.get('whatif') ?? '{}') as Record<string, unknown>, earlyAck: args.has('early-ack') };
+const profileKinds = new Set(args.get('profile')?.split(',') ?? []);
+const isFullRun =
+  args.get('scenario') === undefined && args.get('runners') === undefined && runs >= 3 && durationSeconds >= 60;
+const write = args.has('write') || (isFullRun && !args.has('no-write'));
+const outFile = args.get('out') ?? 'BENCHMARKS.md';
+
+const SCENARIOS: readonly Scenario[] = [
+  {
+    id: 'S1',
+    title: 'S1: 50,000 records, 1,000 clients, no delay (loopback)',
+    mode: 'burst',
+    records: 50_000,
+    clients: 1_000,
+    responseDelayMillis: 0,
+    ratePerSecond: 0,
+    runners: ALL_RUNNERS,
+  },
+  {
+    id: 'S2',
+    title: 'S2: 20,000 records, 10,000 clients, 20 ms response delay',
+    mode: 'burst',
+    records: 20_000,
+    clients: 10_000,
+    responseDelayMillis: 20,
+    ratePerSecond: 0,
+    runners: ['gravity-default', 'gravity-tuned', 'otlp-default', 'otlp-tuned', 'undici-floor'],
+  },
+  {
+    id: 'S3',
+    title: `S3: 5,000 records/s offered for ${durationSeconds} s, 1,000 clients, 20 ms response delay`,
+    mode: 'sustained',
+    records: 5_000 * durationSeconds,
+    clients: 1_000,
+    responseDelayMillis: 20,
+    ratePerSecond: 5_000,
+    runners: ['gravity-default', 'gravity-tuned', 'otlp-tuned'],
+  },
+];
+
+// --- processes -------------------------------------------------------------------------------------
+
+const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
+
+function startSink(): Promise<{ child: ChildProcess; origin: string }> {
+  const child = fork(here('./sink.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: { port: number }) => resolve({ child, origin: `http://127.0.0.1:${message.port}` }));
+    child.once('exit', (code) => reject(new Error(`sink exited with ${code}`)));
+  });
+}
+
+async function sinkCall<T>(origin: string, path: string, method: 'GET' | 'POST'): Promise<T> {
+  const response = await fetch(`${origin}${path}`, { method });
+  return (await response.json()) as T;
+}
+
+function runChild<T>(config: RunnerConfig, profile: boolean): Promise<T> {
+  const execArgv = ['--import', 'tsx'];
+  if (profile) {
+    // One directory per run: the tsx loader thread writes a profile of its own beside the main thread's.
+    const dir = here(`./profiles/${config.kind}-${Date.now()}`);
+    mkdirSync(dir, { recursive: true });
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
+  }
+  const child = fork(here('./runner.ts'), [JSON.stringify(config)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    child.once('message', (message: { result?: T; error?: string }) => {
+      settled = true;
+      if (message.result !== undefined) resolve(message.result);
+      else reject(new Error(`${config.kind}: ${message.error}`));
+    });
+    child.once('exit', (code) => {
+      if (!settled) reject(new Error(`${config.kind} exited with ${code} before reporting`));
+    });
+  });
+}
+
+// --- measurement -----------------------------------------------------------------------------------
+
+interface Measurement {
+  readonly result: RunnerResult;
+  readonly delivered: number | undefined;
+  readonly requests: number | undefined;
+  readonly lost: number | undefined;
+  /** Records filed under the wrong client, duplicated, or beyond a client's expected count. */
+  readonly misattributed: number | undefined;
+  readonly p50Millis: number | undefined;
+  readonly p99Millis: number | undefined;
+  readonly recordsPerSecond: number;
+  readonly cpuSecondsPer1k: number;
+}
+
+function verify(stats: SinkStats, expected: ReadonlyMap<string, number>): { lost: number; extra: number } {
+  let lost = 0;
+  let extra = 0;
+  for (const [clientId, want] of expected) {
+    const got = stats.perClient[clientId] ?? 0;
+    if (got < want) lost += want - got;
+    else extra += got - want;
+  }
+  for (const [clientId, got] of Object.entries(stats.perClient)) if (!expected.has(clientId)) extra += got;
+  return { lost, extra };
+}
+
+async function measure(scenario: Scenario, kind: RunnerKind, sinkOrigin: string, expectedBurst: ReadonlyMap<string, number> | undefined): Promise<Measurement> {
+  await sinkCall(sinkOrigin, `/__reset?delayMillis=${scenario.responseDelayMillis}`, 'POST');
+  const config: RunnerConfig = {
+    kind,
+    mode: scenario.mode,
+    sinkOrigin,
+    seed: SEED,
+    clients: scenario.clients,
+    records: scenario.records,
+    ratePerSecond: scenario.ratePerSecond,
+    concurrency,
+    tuned,
+    whatif,
+  };
+  const result = await runChild<RunnerResult>(config, profileKinds.has(kind));
+  const network = NETWORK_RUNNERS.has(kind);
+  let delivered: number | undefined;
+  let requests: number | undefined;
+  let lost: number | undefined;
+  let misattributed: number | undefined;
+  let p50Millis: number | undefined;
+  let p99Millis: number | undefined;
+  if (network) {
+    const stats = await sinkCall<SinkStats>(sinkOrigin, '/__stats', 'GET');
+    const expected = expectedBurst ?? expectedCountsPerClient({ seed: SEED, clients: scenario.clients, records: result.emitted });
+    const check = verify(stats, expected);
+    delivered = stats.records;
+    requests = stats.requests;
+    lost = check.lost;
+    misattributed = stats.misattributed + stats.duplicates + check.extra;
+    p50Millis = stats.latency.p50Millis;
+    p99Millis = stats.latency.p99Millis;
+    if (stats.badRequests > 0) console.error(`  ! sink could not parse ${stats.badRequests} requests from ${kind}`);
+  }
+  const counted = delivered ?? result.emitted;
+  const measurement: Measurement = {
+    result,
+    delivered,
+    requests: requests ?? result.floorRequests,
+    lost,
+    misattributed,
+    p50Millis,
+    p99Millis,
+    recordsPerSecond: counted / (result.wallMillis / 1000),
+    cpuSecondsPer1k: counted === 0 ? Number.NaN : result.cpuMicros / 1e6 / (counted / 1000),
+  };
+  const warn = result.warnings > 0 ? ` warnings=${result.warnings} (${result.firstWarning})` : '';
+  console.log(
+    `  ${scenario.id} ${kind.padEnd(16)} ${fmt(measurement.recordsPerSecond, 0).padStart(7)} rec/s  ` +
+      `delivered ${delivered ?? '—'}/${result.emitted}  lost ${lost ?? '—'}  misattr ${misattributed ?? '—'}  ` +
+      `req ${measurement.requests ?? '—'}  cpu ${fmt(measurement.cpuSecondsPer1k, 3)} s/1k  ` +
+      `rss ${mb(result.peakRssBytes)} MB  p50/p99 ${p50Millis ?? '—'}/${p99Millis ?? '—'} ms` +
+      (result.processorDropped !== undefined ? `  processor-dropped ${result.processorDropped}` : '') +
+      warn,
+  );
+  return measurement;
+}
+
+// --- formatting ------------------------------------------------------------------------------------
+
+function fmt(n: number | undefined, digits: number): string {
+  if (n === undefined || !Number.isFinite(n)) return '—';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(0);
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+function range(xs: readonly number[], digits: number): string {
+  if (xs.length < 2) return fmt(xs[0], digits);
+  return `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
+}
+function defined(xs: ReadonlyArray<number | undefined>): number[] {
+  return xs.filter((x): x is number => x !== undefined);
+}
+
+interface RunnerSummary {
+  readonly kind: RunnerKind;
+  readonly runs: readonly Measurement[];
+  readonly recordsPerSecond: number;
+  readonly cpuSecondsPer1k: number;
+  readonly lostMax: number | undefined;
+  readonly misattributedMax: number | undefined;
+  readonly p99Millis: number | undefined;
+  readonly peakRssBytes: number;
+  readonly processorDroppedMax: number | undefined;
+}
+
+function summarise(kind: RunnerKind, measurements: readonly Measurement[]): RunnerSummary {
+  const lost = defined(measurements.map((m) => m.lost));
+  const mis = defined(measurements.map((m) => m.misattributed));
+  const p99 = defined(measurements.map((m) => m.p99Millis));
+  const dropped = defined(measurements.map((m) => m.result.processorDropped));
+  return {
+    kind,
+    runs: measurements,
+    recordsPerSecond: median(measurements.map((m) => m.recordsPerSecond)),
+    cpuSecondsPer1k: median(measurements.map((m) => m.cpuSecondsPer1k)),
+    lostMax: lost.length > 0 ? Math.max(...lost) : undefined,
+    misattributedMax: mis.length > 0 ? Math.max(...mis) : undefined,
+    p99Millis: p99.length > 0 ? median(p99) : undefined,
+    peakRssBytes: Math.max(...measurements.map((m) => m.result.peakRssBytes)),
+    processorDroppedMax: dropped.length > 0 ? Math.max(...dropped) : undefined,
+  };
+}
+
+function scenarioTable(scenario: Scenario, summaries: readonly RunnerSummary[]): string {
+  const floor = summaries.find((s) => s.kind === 'undici-floor');
+  const encodeFloor = summaries.find((s) => s.kind === 'encode-floor');
+  const cpuReference = encodeFloor ?? floor;
+  const cpuRefName = encodeFloor !== undefined ? 'encode floor' : 'undici floor';
+  const lines = [
+    `| runner | records/s median (min–max) | × undici floor | delivered / emitted | lost | misattr. | requests | CPU s / 1k rec | × ${cpuRefName} CPU | peak RSS MB | p50 / p99 emit→accepted ms |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const s of summaries) {
+    const m = s.runs;
+    const last = m[Math.floor(m.length / 2)]!;
+    const delivered = defined(m.map((x) => x.delivered));
+    const p50 = defined(m.map((x) => x.p50Millis));
+    const dropNote = s.processorDroppedMax !== undefined && s.processorDroppedMax > 0 ? ` (processor dropped ≤ ${fmt(s.processorDroppedMax, 0)})` : '';
+    lines.push(
+      [
+        `| ${s.kind}`,
+        range(m.map((x) => x.recordsPerSecond), 0),
+        floor !== undefined && NETWORK_RUNNERS.has(s.kind) ? `${(s.recordsPerSecond / floor.recordsPerSecond).toFixed(2)}×` : '—',
+        delivered.length > 0 ? `${fmt(median(delivered), 0)} / ${fmt(last.result.emitted, 0)}${dropNote}` : `— / ${fmt(last.result.emitted, 0)}`,
+        fmt(s.lostMax, 0),
+        fmt(s.misattributedMax, 0),
+        fmt(median(defined(m.map((x) => x.requests))), 0),
+        range(m.map((x) => x.cpuSecondsPer1k), 3),
+        cpuReference !== undefined ? `${(s.cpuSecondsPer1k / cpuReference.cpuSecondsPer1k).toFixed(2)}×` : '—',
+        mb(s.peakRssBytes),
+        p50.length > 0 ? `${fmt(median(p50), 0)} / ${fmt(s.p99Millis, 0)}` : '—',
+      ].join(' | ') + ' |',
+    );
+  }
+  return `### ${scenario.title}\n\n${lines.join('\n')}\n`;
+}
+
+interface TargetLine {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean | undefined;
+}
+
+function evaluateTargets(results: Map<string, RunnerSummary[]>, emit: EmitResult | undefined): TargetLine[] {
+  const lines: TargetLine[] = [];
+  const find = (id: string, kind: RunnerKind): RunnerSummary | undefined => results.get(id)?.find((s) => s.kind === kind);
+  const s2 = find('S2', 'gravity-tuned');
+  if (s2 !== undefined) {
+    lines.push({
+      target: 'S2: ≥ 8,000 records/s, 0 lost, 0 misattributed (gravity-tuned)',
+      measured: `${fmt(s2.recordsPerSecond, 0)} records/s, lost ${fmt(s2.lostMax, 0)}, misattributed ${fmt(s2.misattributedMax, 0)}`,
+      met: s2.recordsPerSecond >= 8_000 && s2.lostMax === 0 && s2.misattributedMax === 0,
+    });
+  }
+  const s1 = find('S1', 'gravity-tuned');
+  const s1Floor = find('S1', 'undici-floor');
+  const s1Encode = find('S1', 'encode-floor');
+  const s1Noop = find('S1', 'otel-noop');
+  if (s1 !== undefined && s1Floor !== undefined) {
+    const ratio = s1.recordsPerSecond / s1Floor.recordsPerSecond;
+    lines.push({
+      target: 'S1: records/s ≥ 1.0× the undici floor (gravity-tuned)',
+      measured: `${ratio.toFixed(2)}× (${fmt(s1.recordsPerSecond, 0)} vs ${fmt(s1Floor.recordsPerSecond, 0)} records/s)`,
+      met: ratio >= 1,
+    });
+  }
+  if (s1 !== undefined && s1Encode !== undefined) {
+    const ratio = s1.cpuSecondsPer1k / s1Encode.cpuSecondsPer1k;
+    const exporterOnly = s1Noop !== undefined ? (s1.cpuSecondsPer1k - s1Noop.cpuSecondsPer1k) / s1Encode.cpuSecondsPer1k : undefined;
+    lines.push({
+      target: 'S1: exporter CPU ≤ 1.5× the encode floor per record',
+      measured:
+        `whole runner ${ratio.toFixed(2)}× (${fmt(s1.cpuSecondsPer1k, 3)} vs ${fmt(s1Encode.cpuSecondsPer1k, 3)} CPU s/1k)` +
+        (exporterOnly !== undefined ? `; minus the OTel SDK's own cost (otel-noop runner): ${exporterOnly.toFixed(2)}×` : ''),
+      met: (exporterOnly ?? ratio) <= 1.5,
+    });
+  }
+  const s3 = find('S3', 'gravity-tuned');
+  if (s3 !== undefined) {
+    const lost = s3.lostMax ?? 0;
+    lines.push({
+      target: 'S3: 0 dropped with the documented settings, p99 emit→accepted ≤ 2 s, peak RSS ≤ 200 MB (gravity-tuned)',
+      measured: `${fmt(lost, 0)} lost (processor dropped ${fmt(s3.processorDroppedMax, 0)}), p99 ${fmt(s3.p99Millis, 0)} ms, peak RSS ${mb(s3.peakRssBytes)} MB`,
+      met: lost === 0 && (s3.p99Millis ?? Infinity) <= 2_000 && s3.peakRssBytes <= 200 * 1024 * 1024,
+    });
+  }
+  if (emit !== undefined) {
+    const ratio = emit.gravityNanosPerEmit / emit.noopNanosPerEmit;
+    lines.push({
+      target: 'Emit path: ≤ 1.2× a plain emit (same record, no-op exporter)',
+      measured: `${ratio.toFixed(2)}× (${fmt(emit.gravityNanosPerEmit, 0)} vs ${fmt(emit.noopNanosPerEmit, 0)} ns/emit)`,
+      met: ratio <= 1.2,
+    });
+    if (emit.facadeNanosPerCall !== undefined && emit.plainForFacadeNanosPerEmit !== undefined) {
+      const facadeRatio = emit.facadeNanosPerCall / emit.plainForFacadeNanosPerEmit;
+      lines.push({
+        target: "Facade: GravityAnalytics.track ≤ 2× a plain emit",
+        measured: `${facadeRatio.toFixed(2)}× (${fmt(emit.facadeNanosPerCall, 0)} vs ${fmt(emit.plainForFacadeNanosPerEmit, 0)} ns/call)`,
+        met: facadeRatio <= 2,
+      });
+    } else {
+      lines.push({ target: 'Facade: GravityAnalytics.track ≤ 2× a plain emit', measured: emit.facadeNote, met: undefined });
+    }
+  }
+  return lines;
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  return [
+    `- CPU: ${cpus[0]?.model ?? 'unknown'} × ${cpus.length} logical cores`,
+    `- Memory: ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+    `- OS: ${os.type()} ${os.release()} (${os.arch()})`,
+    `- Node.js ${process.version}`,
+  ].join('\n');
+}
+
+function emitSection(emit: EmitResult): string {
+  const lines = [
+    '| emit path | ns per call (median of 7 rounds) | ratio |',
+    '|---|---:|---:|',
+    `| plain \`logger.emit\`, BatchLogRecordProcessor + no-op exporter | ${fmt(emit.noopNanosPerEmit, 0)} | 1.00× |`,
+    `| same record, BatchLogRecordProcessor + GravityLogRecordExporter | ${fmt(emit.gravityNanosPerEmit, 0)} | ${(emit.gravityNanosPerEmit / emit.noopNanosPerEmit).toFixed(2)}× |`,
+  ];
+  if (emit.facadeNanosPerCall !== undefined && emit.plainForFacadeNanosPerEmit !== undefined) {
+    lines.push(`| plain \`logger.emit\` of the track records (facade baseline) | ${fmt(emit.plainForFacadeNanosPerEmit, 0)} | 1.00× |`);
+    lines.push(
+      `| \`GravityAnalytics.track\` | ${fmt(emit.facadeNanosPerCall, 0)} | ${(emit.facadeNanosPerCall / emit.plainForFacadeNanosPerEmit).toFixed(2)}× |`,
+    );
+  }
+  return `### Emit path (${fmt(emit.recordsPerRound, 0)} records per round)\n\n${lines.join('\n')}\n\nFacade: ${emit.facadeNote}.\n`;
+}
+
+// --- main ------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const loadBefore = os.loadavg();
+  const startedAt = new Date();
+  const { child: sink, origin } = await startSink();
+  const results = new Map<string, RunnerSummary[]>();
+  const sections: string[] = [];
+  let emit: EmitResult | undefined;
+  try {
+    for (const scenario of SCENARIOS) {
+      if (!selectedScenarios.includes(scenario.id)) continue;
+      const kinds = withWhatif(scenario.runners).filter((k) => runnerFilter === undefined || runnerFilter.includes(k));
+      if (kinds.length === 0) continue;
+      const scenarioRuns = scenario.mode === 'sustained' ? s3Runs : runs;
+      console.log(`\n${scenario.title} — ${scenarioRuns} run(s) of ${kinds.join(', ')}`);
+      const expected =
+        scenario.mode === 'burst' ? expectedCountsPerClient({ seed: SEED, clients: scenario.clients, records: scenario.records }) : undefined;
+      const perKind = new Map<RunnerKind, Measurement[]>(kinds.map((k) => [k, []]));
+      for (let r = 0; r < scenarioRuns; r++) {
+        // Rotate the order so no runner always goes first (warm caches, other engineers' load).
+        const order = kinds.map((_, i) => kinds[(i + r) % kinds.length]!);
+        for (const kind of order) perKind.get(kind)!.push(await measure(scenario, kind, origin, expected));
+      }
+      const summaries = kinds.map((k) => summarise(k, perKind.get(k)!));
+      results.set(scenario.id, summaries);
+      const table = scenarioTable(scenario, summaries);
+      sections.push(table);
+      console.log(`\n${table}`);
+    }
+    if (selectedScenarios.includes('EMIT')) {
+      console.log('\nEmit path micro-benchmark');
+      emit = await runChild<EmitResult>(
+        { kind: 'emit', mode: 'burst', sinkOrigin: origin, seed: SEED, clients: 1_000, records: 20_000, ratePerSecond: 0, concurrency, tuned },
+        false,
+      );
+      const section = emitSection(emit);
+      sections.push(section);
+      console.log(`\n${section}`);
+    }
+  } finally {
+    sink.disconnect();
+    sink.kill();
+  }
+  const targets = evaluateTargets(results, emit);
+  const targetTable = [
+    '| target | measured | met |',
+    '|---|---|---|',
+    ...targets.map((t) => `| ${t.target} | ${t.measured} | ${t.met === undefined ? 'n/a' : t.met ? 'yes' : '**no**'} |`),
+  ].join('\n');
+  console.log(`\nTargets\n\n${targetTable}\n`);
+  const loadAfter = os.loadavg();
+  if (!write) {
+    console.log(`(not writing ${outFile}: partial run; pass --write to write it anyway)`);
+    return;
+  }
+  const doc = [
+    '# Benchmarks',
+    '',
+    `Generated by \`npm run bench\` on ${startedAt.toISOString()} (${process.argv.slice(2).join(' ') || 'full run'}). Do not edit by hand.`,
+    '',
+    '## Machine',
+    '',
+    machine(),
+    `- Load average (1/5/15 min) at start ${loadBefore.map((x) => x.toFixed(2)).join(' / ')}, at end ${loadAfter.map((x) => x.toFixed(2)).join(' / ')}`,
+    '',
+    'This machine is shared with other engineers running builds and tests, so absolute figures are noisy; read the',
+    'ratios between runners measured side by side in the same run.',
+    '',
+    '## Setup',
+    '',
+    '- Sink: a separate Node process (`bench/sink.ts`, node:http on 127.0.0.1) that gunzips, parses and counts every',
+    '  record per client, checks each record\'s markers (client index, sequence number) and measures emit→accepted',
+    '  latency when it answers. The response delay (S2, S3) is applied to every request concurrently.',
+    `- Workload (\`bench/workload.ts\`): seed ${SEED}; client ids Zipf(1.1) over K clients; 80% track events with 9`,
+    '  properties (strings, numbers, a boolean, an array and a nested object) plus 3 numeric markers; 20% user',
+    '  operations spread uniformly over set, set_once, increment, max, min, append, uniq_append, unset and delete.',
+    '  Properties travel in the log record body, `ge.client_id` / `ge.user_op` in its attributes.',
+    '- Every run is a fresh process (`bench/runner.ts`). Burst scenarios (S1, S2) pre-generate the workload, then emit',
+    '  it in one synchronous loop and `forceFlush`; records/s = records accepted by the sink ÷ (first emit → flush',
+    '  done). S3 emits on a 5 ms tick at the offered rate. CPU = `process.cpuUsage()` of the runner over the measured',
+    '  phase (all threads, including zlib\'s thread pool) per 1,000 delivered records (per emitted record for runners',
+    '  that send nothing). Peak RSS is the process\'s `maxRSS` and includes the pre-generated workload in S1/S2',
+  '  and ~55 MB for the tsx loader the runners run under (an idle runner with everything imported: 97 MB; plain node: 39 MB).',
+    '- Runners:',
+    '  - `gravity-default`: `LoggerProvider` → `BatchLogRecordProcessor` (OTel defaults: queue 2048, batch 512, 1 s)',
+    '    → `GravityLogRecordExporter` (defaults: 32 concurrent requests, gzip).',
+    `  - \`gravity-tuned\`: processor maxQueueSize ${tuned.maxQueueSize}, maxExportBatchSize ${tuned.maxExportBatchSize},`,
+    `    scheduledDelayMillis ${tuned.scheduledDelayMillis}; exporter maxConcurrentRequests ${concurrency}.`,
+    '  - `otlp-default` / `otlp-tuned`: the same processors with `@opentelemetry/exporter-logs-otlp-http` (JSON, gzip)',
+    '    → the sink\'s `/v1/logs`.',
+    '  - `otel-noop`: the tuned processor with a no-op exporter: the OTel SDK\'s own cost (emit, queue, batches).',
+    '  - `encode-floor`: build each record\'s wire event, group the whole workload per client (≤ 200 per request),',
+    '    `JSON.stringify` + `gzipSync` each body. No OTel, no network.',
+    `  - \`undici-floor\`: the encode floor POSTed with an undici \`Pool\` of ${concurrency} connections, ${concurrency} requests in flight.`,
+    '- "lost" = records a client should have received but did not; "misattr." = records under the wrong client,',
+    '  duplicated, or beyond a client\'s expected count. Both are checked per client against the workload.',
+    '- Medians of the runs with min–max; S3 runs once by default (60 s each); runs rotate the runner order.',
+    '',
+    '## Results',
+    '',
+    ...sections,
+    '## Targets (issue 6)',
+    '',
+    targetTable,
+    '',
+  ].join('\n');
+  writeFileSync(outFile, doc);
+  console.log(`wrote ${outFile}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,401 @@
+/**
+ * One bench run in a fresh process (forked by run.ts, config as JSON in argv[2], result over IPC), so that
+ * CPU time (`process.cpuUsage`) and peak RSS (`maxRSS`) belong to this runner alone.
+ *
+ * The pipeline is imported from src/ (run through tsx): the same code as dist/, but immune to other
+ * engineers rebuilding dist/ while a bench is running, and type-checked without a build.
+ */
+import { diag, DiagLogLevel } from '@opentelemetry/api';
+import type { Logger } from '@opentelemetry/api-logs';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
+import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
+import { Pool } from 'undici';
+import * as gravity from '../src/index.js';
+import { VERSION } from '../src/version.js';
+import { createWorkload, generateWorkload, stampEmitTime, toLogRecord, toWireEvent } from './workload.js';
+import type { BenchRecord } from './workload.js';
+
+export type RunnerKind =
+  | 'gravity-default'
+  | 'gravity-tuned'
+  | 'otlp-default'
+  | 'otlp-tuned'
+  | 'gravity-whatif'
+  | 'otel-noop'
+  | 'encode-floor'
+  | 'undici-floor';
+
+export interface ProcessorSettings {
+  readonly maxQueueSize: number;
+  readonly maxExportBatchSize: number;
+  readonly scheduledDelayMillis: number;
+}
+
+export interface RunnerConfig {
+  readonly kind: RunnerKind | 'emit';
+  readonly mode: 'burst' | 'sustained';
+  readonly sinkOrigin: string;
+  readonly seed: number;
+  readonly clients: number;
+  /** Burst: records emitted at once. Sustained: rate × duration. */
+  readonly records: number;
+  readonly ratePerSecond: number;
+  /** Requests in flight for our exporter's tuned runner and the undici floor. */
+  readonly concurrency: number;
+  readonly tuned: ProcessorSettings;
+  /** `gravity-whatif` only: extra exporter options, and whether to acknowledge exports before delivery. */
+  readonly whatif?: { readonly options: Record<string, unknown>; readonly earlyAck: boolean };
+}
+
+export interface RunnerResult {
+  readonly kind: string;
+  readonly emitted: number;
+  /** First emit → everything flushed (or sent, for the floors). */
+  readonly wallMillis: number;
+  /** Time spent emitting (sustained: the offered period). */
+  readonly emitMillis: number;
+  readonly cpuMicros: number;
+  /** RSS just before the measured phase (includes the pre-generated workload of burst runs). */
+  readonly baselineRssBytes: number;
+  readonly peakRssBytes: number;
+  /** Our exporter: records the processor never handed over (dropped at its queue). */
+  readonly processorDropped?: number;
+  readonly exporterStats?: unknown;
+  /** Floors: requests made and compressed bytes produced. */
+  readonly floorRequests?: number;
+  readonly floorBytes?: number;
+  readonly warnings: number;
+  readonly firstWarning?: string;
+}
+
+export interface EmitResult {
+  readonly kind: 'emit';
+  readonly recordsPerRound: number;
+  readonly rounds: number;
+  readonly noopNanosPerEmit: number;
+  readonly gravityNanosPerEmit: number;
+  readonly facadeNanosPerCall?: number;
+  readonly plainForFacadeNanosPerEmit?: number;
+  readonly facadeNote: string;
+}
+
+let warnings = 0;
+let firstWarning: string | undefined;
+diag.setLogger(
+  {
+    error: (m: string) => note(m),
+    warn: (m: string) => note(m),
+    info: () => undefined,
+    debug: () => undefined,
+    verbose: () => undefined,
+  },
+  DiagLogLevel.WARN,
+);
+function note(message: string): void {
+  warnings++;
+  firstWarning ??= message.slice(0, 300);
+}
+
+const noopExporter: LogRecordExporter = {
+  export(_logs: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
+    resultCallback({ code: ExportResultCode.SUCCESS });
+  },
+  shutdown: () => Promise.resolve(),
+  forceFlush: () => Promise.resolve(),
+};
+
+const FLUSH_TIMEOUT = { timeoutMillis: 600_000 };
+
+function gravityExporter(config: RunnerConfig, tuned: boolean): gravity.GravityLogRecordExporter {
+  return new gravity.GravityLogRecordExporter({
+    url: config.sinkOrigin,
+    accessToken: 'bench-token',
+    ...(tuned ? { maxConcurrentRequests: config.concurrency } : {}),
+  });
+}
+
+/**
+ * A what-if of a change to src/ (not a product feature): the exporter acknowledges an export as soon as the
+ * batch is handed over (at most `MAX_UNACKED_EXPORTS` outstanding), so the processor's next batch is mapped
+ * and sent while the previous one's slow requests are still in flight; forceFlush still waits for all.
+ */
+const MAX_UNACKED_EXPORTS = 4;
+function earlyAck(inner: gravity.GravityLogRecordExporter): LogRecordExporter {
+  let outstanding = 0;
+  const waiting: Array<() => void> = [];
+  return {
+    export(logs: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
+      outstanding++;
+      inner.export(logs, () => {
+        outstanding--;
+        waiting.shift()?.();
+      });
+      if (outstanding <= MAX_UNACKED_EXPORTS) resultCallback({ code: ExportResultCode.SUCCESS });
+      else waiting.push(() => resultCallback({ code: ExportResultCode.SUCCESS }));
+    },
+    shutdown: () => inner.shutdown(),
+    forceFlush: () => inner.forceFlush(),
+  };
+}
+
+function buildPipeline(config: RunnerConfig): {
+  provider: LoggerProvider;
+  logger: Logger;
+  exporter: LogRecordExporter;
+} {
+  const tuned = config.kind.endsWith('-tuned') || config.kind === 'otel-noop' || config.kind === 'gravity-whatif';
+  let exporter: LogRecordExporter;
+  if (config.kind === 'gravity-whatif') {
+    const inner = new gravity.GravityLogRecordExporter({
+      url: config.sinkOrigin,
+      accessToken: 'bench-token',
+      maxConcurrentRequests: config.concurrency,
+      ...config.whatif?.options,
+    });
+    exporter = config.whatif?.earlyAck === true ? earlyAck(inner) : inner;
+    statsOf = () => inner.getStats();
+  } else if (config.kind.startsWith('gravity')) exporter = gravityExporter(config, tuned);
+  else if (config.kind.startsWith('otlp')) exporter = new OTLPLogExporter({ url: `${config.sinkOrigin}/v1/logs`, compression: 'gzip' as never });
+  else exporter = noopExporter;
+  const processor = new BatchLogRecordProcessor({ exporter, ...(tuned ? config.tuned : {}) });
+  const provider = new LoggerProvider({ processors: [processor] });
+  return { provider, logger: provider.getLogger('bench'), exporter };
+}
+
+let statsOf: (() => gravity.GravityExporterStats) | undefined;
+
+function peakRss(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+async function runOtel(config: RunnerConfig): Promise<RunnerResult> {
+  const { provider, logger, exporter } = buildPipeline(config);
+  let emitted = 0;
+  let records: BenchRecord[] = [];
+  let logRecords: ReturnType<typeof toLogRecord>[] = [];
+  if (config.mode === 'burst') {
+    records = generateWorkload({ seed: config.seed, clients: config.clients, records: config.records });
+    logRecords = records.map(toLogRecord);
+  }
+  const baselineRssBytes = process.memoryUsage.rss();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  if (config.mode === 'burst') {
+    for (let i = 0; i < records.length; i++) {
+      stampEmitTime(records[i]!, Date.now());
+      logger.emit(logRecords[i]!);
+    }
+    emitted = records.length;
+  } else {
+    const stream = createWorkload({ seed: config.seed, clients: config.clients });
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const due = Math.min(config.records, Math.floor((config.ratePerSecond * (performance.now() - t0)) / 1000));
+        while (emitted < due) {
+          const record = stream.next();
+          stampEmitTime(record, Date.now());
+          logger.emit(toLogRecord(record));
+          emitted++;
+        }
+        if (emitted >= config.records) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+  }
+  const emitMillis = performance.now() - t0;
+  await provider.forceFlush(FLUSH_TIMEOUT);
+  const wallMillis = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const stats = exporter instanceof gravity.GravityLogRecordExporter ? exporter.getStats() : statsOf?.();
+  await provider.shutdown();
+  return {
+    kind: config.kind,
+    emitted,
+    wallMillis,
+    emitMillis,
+    cpuMicros: cpu.user + cpu.system,
+    baselineRssBytes,
+    peakRssBytes: peakRss(),
+    ...(stats !== undefined ? { processorDropped: emitted - stats.received, exporterStats: stats } : {}),
+    warnings,
+    ...(firstWarning !== undefined ? { firstWarning } : {}),
+  };
+}
+
+const MAX_RECORDS_PER_REQUEST = 200;
+const COLLECT_PATH = '/event_center/api/v1/event/collect/?access_token=bench-token';
+
+/** JSON + gzip of the per-client bodies alone; with `post`, the same POSTed over an undici pool. */
+async function runFloor(config: RunnerConfig, post: boolean): Promise<RunnerResult> {
+  const records = generateWorkload({ seed: config.seed, clients: config.clients, records: config.records });
+  const baselineRssBytes = process.memoryUsage.rss();
+  const pool = post ? new Pool(config.sinkOrigin, { connections: config.concurrency, keepAliveTimeout: 4_000 }) : undefined;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const groups = new Map<string, Record<string, unknown>[]>();
+  for (const record of records) {
+    const now = Date.now();
+    stampEmitTime(record, now);
+    let list = groups.get(record.clientId);
+    if (list === undefined) groups.set(record.clientId, (list = []));
+    list.push(toWireEvent(record, now, VERSION));
+  }
+  const jobs: Array<{ clientId: string; events: Record<string, unknown>[] }> = [];
+  for (const [clientId, events] of groups) {
+    for (let i = 0; i < events.length; i += MAX_RECORDS_PER_REQUEST) jobs.push({ clientId, events: events.slice(i, i + MAX_RECORDS_PER_REQUEST) });
+  }
+  const emitMillis = performance.now() - t0;
+  let next = 0;
+  let bytes = 0;
+  const encode = (job: (typeof jobs)[number]): Buffer => {
+    const body = gzipSync(Buffer.from(JSON.stringify({ client_id: job.clientId, event_list: job.events }), 'utf8'));
+    bytes += body.length;
+    return body;
+  };
+  if (pool === undefined) {
+    for (const job of jobs) encode(job);
+  } else {
+    const worker = async (): Promise<void> => {
+      while (next < jobs.length) {
+        const job = jobs[next++]!;
+        const response = await pool.request({
+          path: COLLECT_PATH,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'gravity-content-compress': 'gzip' },
+          body: encode(job),
+        });
+        const text = await response.body.text();
+        if (response.statusCode !== 200 || !text.includes('"code":0')) note(`floor: HTTP ${response.statusCode} ${text.slice(0, 100)}`);
+      }
+    };
+    await Promise.all(Array.from({ length: config.concurrency }, worker));
+  }
+  const wallMillis = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  await pool?.close();
+  return {
+    kind: config.kind,
+    emitted: records.length,
+    wallMillis,
+    emitMillis,
+    cpuMicros: cpu.user + cpu.system,
+    baselineRssBytes,
+    peakRssBytes: peakRss(),
+    floorRequests: jobs.length,
+    floorBytes: bytes,
+    warnings,
+    ...(firstWarning !== undefined ? { firstWarning } : {}),
+  };
+}
+
+/**
+ * The emit path: the same analytics record emitted through a BatchLogRecordProcessor whose exporter is a
+ * no-op vs ours (ours must add nothing there), alternating rounds, flushing between rounds untimed.
+ */
+async function runEmit(config: RunnerConfig): Promise<EmitResult> {
+  const recordsPerRound = config.records;
+  const rounds = 7;
+  const settings = { maxQueueSize: recordsPerRound, maxExportBatchSize: recordsPerRound, scheduledDelayMillis: 60_000 };
+  const make = (exporter: LogRecordExporter): { provider: LoggerProvider; logger: Logger } => {
+    const provider = new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter, ...settings })] });
+    return { provider, logger: provider.getLogger('bench') };
+  };
+  const noop = make(noopExporter);
+  const ours = make(gravityExporter(config, true));
+  const workload = generateWorkload({ seed: config.seed, clients: config.clients, records: recordsPerRound });
+  const logRecords = workload.map(toLogRecord);
+  const timeRound = async (logger: Logger, provider: LoggerProvider, emit?: (i: number) => void): Promise<number> => {
+    const t0 = performance.now();
+    if (emit !== undefined) for (let i = 0; i < recordsPerRound; i++) emit(i);
+    else for (let i = 0; i < recordsPerRound; i++) logger.emit(logRecords[i]!);
+    const nanos = ((performance.now() - t0) * 1e6) / recordsPerRound;
+    await provider.forceFlush(FLUSH_TIMEOUT);
+    return nanos;
+  };
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const noopTimes: number[] = [];
+  const oursTimes: number[] = [];
+  await timeRound(noop.logger, noop.provider);
+  await timeRound(ours.logger, ours.provider);
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      noopTimes.push(await timeRound(noop.logger, noop.provider));
+      oursTimes.push(await timeRound(ours.logger, ours.provider));
+    } else {
+      oursTimes.push(await timeRound(ours.logger, ours.provider));
+      noopTimes.push(await timeRound(noop.logger, noop.provider));
+    }
+  }
+
+  // The facade (GravityAnalytics), when src/ has one: its track call vs a plain emit of the same record.
+  let facade: { facadeNanosPerCall?: number; plainForFacadeNanosPerEmit?: number; facadeNote: string } = {
+    facadeNote: 'src/ exports no GravityAnalytics facade yet',
+  };
+  const Facade = (gravity as unknown as Record<string, unknown>).GravityAnalytics as
+    | (new (options: { logger: Logger }) => { track(clientId: string, eventName: string, properties?: Record<string, unknown>): void })
+    | undefined;
+  if (typeof Facade === 'function') {
+    try {
+      const analytics = new Facade({ logger: noop.logger });
+      const tracks = workload.filter((w) => w.userOp === undefined);
+      const trackLogs = tracks.map(toLogRecord);
+      const n = tracks.length;
+      const facadeTimes: number[] = [];
+      const plainTimes: number[] = [];
+      const facadeEmit = (i: number): void => analytics.track(tracks[i % n]!.clientId, tracks[i % n]!.eventName!, tracks[i % n]!.body as Record<string, unknown>);
+      const plainEmit = (i: number): void => noop.logger.emit(trackLogs[i % n]!);
+      await timeRound(noop.logger, noop.provider, facadeEmit);
+      for (let r = 0; r < rounds; r++) {
+        facadeTimes.push(await timeRound(noop.logger, noop.provider, facadeEmit));
+        plainTimes.push(await timeRound(noop.logger, noop.provider, plainEmit));
+      }
+      facade = {
+        facadeNanosPerCall: median(facadeTimes),
+        plainForFacadeNanosPerEmit: median(plainTimes),
+        facadeNote: 'GravityAnalytics.track(clientId, eventName, properties) through the same no-op pipeline',
+      };
+    } catch (error) {
+      facade = { facadeNote: `facade present but could not be driven: ${String(error).slice(0, 200)}` };
+    }
+  }
+  await noop.provider.shutdown();
+  await ours.provider.shutdown();
+  return {
+    kind: 'emit',
+    recordsPerRound,
+    rounds,
+    noopNanosPerEmit: median(noopTimes),
+    gravityNanosPerEmit: median(oursTimes),
+    ...facade,
+  };
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.argv[2] ?? '{}') as RunnerConfig;
+  let result: RunnerResult | EmitResult;
+  switch (config.kind) {
+    case 'emit':
+      result = await runEmit(config);
+      break;
+    case 'encode-floor':
+      result = await runFloor(config, false);
+      break;
+    case 'undici-floor':
+      result = await runFloor(config, true);
+      break;
+    default:
+      result = await runOtel(config);
+  }
+  process.send?.({ result }, () => process.exit(0));
+}
+
+main().catch((error: unknown) => {
+  process.send?.({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, () => process.exit(1));
+});
