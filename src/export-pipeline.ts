@@ -22,8 +22,8 @@ import type { SleepFunction } from './transport/retrying-transport.js';
 import type { Transport } from './transport/types.js';
 import { VERSION } from './version.js';
 
-/** How many rejection reasons one warn line quotes. */
-const MAX_REASONS_PER_WARNING = 5;
+/** How many rejection reasons one warn line quotes (enough for one of every kind; the count covers the rest). */
+const MAX_REASONS_PER_WARNING = 20;
 /** After shutdown abandons what is left, it waits at most this long for those records to be spooled or counted. */
 const ABANDON_GRACE_MILLIS = 2_000;
 
