@@ -1,12 +1,8 @@
 import type { ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { resolveConfig } from './config.js';
-import { createExportPipeline } from './export-pipeline.js';
-import type { ExportPipeline } from './export-pipeline.js';
+import { GravityExporterBase } from './exporter-base.js';
 import { mapLogRecord } from './mapping/map-log-record.js';
-import { registerSelfMetrics } from './metrics.js';
 import type { GravityExporterOptions } from './options.js';
-import type { GravityExporterStats } from './stats.js';
 
 /**
  * Sends the log records that carry `ge.client_id` to Gravity Engine as track events or user-property
@@ -31,30 +27,12 @@ import type { GravityExporterStats } from './stats.js';
  * await provider.shutdown();
  * ```
  */
-export class GravityLogRecordExporter implements LogRecordExporter {
-  private readonly _pipeline: ExportPipeline;
-
+export class GravityLogRecordExporter extends GravityExporterBase implements LogRecordExporter {
   constructor(options: GravityExporterOptions = {}) {
-    this._pipeline = createExportPipeline(resolveConfig(options));
-    registerSelfMetrics(options.meterProvider, 'logs', () => this._pipeline.getStats());
+    super(options, 'logs');
   }
 
   export(logs: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
     this._pipeline.export(logs, mapLogRecord, resultCallback);
-  }
-
-  /** Waits for every request started so far. */
-  forceFlush(): Promise<void> {
-    return this._pipeline.forceFlush();
-  }
-
-  /** Waits for what is in flight, then closes connections. Idempotent; later exports fail at once. */
-  shutdown(): Promise<void> {
-    return this._pipeline.shutdown();
-  }
-
-  /** Counters of received, ignored, rejected (per reason), sent and failed records. */
-  getStats(): GravityExporterStats {
-    return this._pipeline.getStats();
   }
 }

@@ -1,20 +1,17 @@
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { resolveConfig } from './config.js';
-import { createExportPipeline } from './export-pipeline.js';
-import type { ExportPipeline, RecordMapper } from './export-pipeline.js';
+import type { RecordMapper } from './export-pipeline.js';
+import { GravityExporterBase } from './exporter-base.js';
 import { createSpanEventMapper, resolveSpanEventMappingOptions } from './mapping/map-span-event.js';
-import { registerSelfMetrics } from './metrics.js';
 import type { GravitySpanExporterOptions } from './options.js';
 import { createSamplingWatch } from './span-sampling.js';
 import type { SamplingWatch } from './span-sampling.js';
-import type { GravityExporterStats } from './stats.js';
 
 /**
  * Sends the span events that carry `ge.*` attributes, or belong to a span carrying `ge.client_id`, to
  * Gravity Engine as track events or user-property operations; spans themselves and every other event are
  * ignored, so it sits beside any other trace exporter. Mapping, batching, delivery and counters are the
- * log exporter's. Spans that are not sampled never reach an exporter: their events are lost (a one-time
+ * log exporter's; `getStats().received` counts span events. Spans that are not sampled never reach an exporter: their events are lost (a one-time
  * `diag.warn` says so when sampling can be seen).
  *
  * @throws {GravityConfigurationError} when no access token is configured (option, `GE_ACCESS_TOKEN`, or URL).
@@ -35,35 +32,20 @@ import type { GravityExporterStats } from './stats.js';
  * await provider.shutdown();
  * ```
  */
-export class GravitySpanExporter implements SpanExporter {
-  private readonly _pipeline: ExportPipeline;
+export class GravitySpanExporter extends GravityExporterBase implements SpanExporter {
   private readonly _mapSpan: RecordMapper<ReadableSpan>;
   private readonly _sampling: SamplingWatch;
 
   constructor(options: GravitySpanExporterOptions = {}) {
-    this._mapSpan = createSpanEventMapper(resolveSpanEventMappingOptions(options));
-    this._pipeline = createExportPipeline(resolveConfig(options));
-    registerSelfMetrics(options.meterProvider, 'spans', () => this._pipeline.getStats());
+    // Span options are checked first, so a bad one throws before any connection pool exists.
+    const mapSpan = createSpanEventMapper(resolveSpanEventMappingOptions(options));
+    super(options, 'spans');
+    this._mapSpan = mapSpan;
     this._sampling = createSamplingWatch(process.env);
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     this._sampling.observe(spans);
     this._pipeline.export(spans, this._mapSpan, resultCallback);
-  }
-
-  /** Waits for every export started so far (delivered, failed or spooled), within the export deadline; never rejects. */
-  forceFlush(): Promise<void> {
-    return this._pipeline.forceFlush();
-  }
-
-  /** Drains what is in flight and closes connections; idempotent, and later exports fail at once. */
-  shutdown(): Promise<void> {
-    return this._pipeline.shutdown();
-  }
-
-  /** Counters: `received` counts span events (not spans); see `GravityExporterStats`. */
-  getStats(): GravityExporterStats {
-    return this._pipeline.getStats();
   }
 }

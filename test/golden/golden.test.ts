@@ -4,31 +4,17 @@
  * Gravity's Python SDK sent (python-debug.jsonl), ignoring `time`, `$lib` and `$lib_version`.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { AnyValueMap, LogAttributes, LogRecord } from '@opentelemetry/api-logs';
 import type { CollectPayload, GravityEvent } from '../../src/mapping/wire-types.js';
 import { VERSION } from '../../src/version.js';
 import { startExporterHarness } from '../helpers/exporter-harness.js';
 import type { ExporterHarness } from '../helpers/exporter-harness.js';
+import { loadPythonDebugPayloads, loadScenarioCalls } from '../helpers/golden-fixtures.js';
+import type { ScenarioCall } from '../helpers/golden-fixtures.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const goldenDir = path.resolve(repoRoot, '..', 'shared', 'golden');
-
-interface ScenarioCall {
-  op: string;
-  client_id: string;
-  event?: string;
-  properties?: Record<string, unknown> | string[];
-}
-
-const scenario = JSON.parse(readFileSync(path.join(goldenDir, 'scenario.json'), 'utf8')) as { calls: ScenarioCall[] };
-const pythonDebug = readFileSync(path.join(goldenDir, 'python-debug.jsonl'), 'utf8')
-  .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map((line) => (JSON.parse(line) as { body: CollectPayload }).body);
+const scenario = { calls: loadScenarioCalls() };
+const pythonDebug = loadPythonDebugPayloads();
 
 const USER_OP_BY_SDK_METHOD: Readonly<Record<string, string>> = {
   user_set: 'set',

@@ -3,22 +3,8 @@
  * starts in-process, and deliver what they say.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
-
-async function runExample(file: string): Promise<string> {
-  // The examples import 'gravity-otel-exporter', which resolves to dist/: `npm test` builds first.
-  assert.ok(existsSync('dist/esm/index.js'), 'dist/ is missing: run `npm run build` before these tests');
-  const env = { ...process.env };
-  delete env['GE_SERVER_URL'];
-  delete env['GE_ACCESS_TOKEN'];
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', file], { env, timeout: 60_000 });
-  return stdout;
-}
+import { runExample } from '../helpers/run-example.js';
 
 describe('NodeSDK and serverless examples', () => {
   it('examples/node-sdk.ts sends log records, facade calls and span events to Gravity and everything to OTLP', async () => {

@@ -1,21 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
-
-/** Runs an example as a user would (`node --import tsx examples/x.ts`), against its own emulator. */
-async function runExample(file: string): Promise<string> {
-  // The examples import 'gravity-otel-exporter', which resolves to dist/: `npm test` builds first.
-  assert.ok(existsSync('dist/esm/index.js'), 'dist/ is missing: run `npm run build` before these tests');
-  const env = { ...process.env };
-  delete env['GE_SERVER_URL'];
-  delete env['GE_ACCESS_TOKEN'];
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', file], { env, timeout: 60_000 });
-  return stdout;
-}
+import { runExample } from '../helpers/run-example.js';
 
 describe('span examples', () => {
   it('examples/span-events.ts delivers the analytics span events to the emulator and exits 0', async () => {

@@ -3,23 +3,12 @@
  * payloads Gravity's Python SDK sent (python-debug.jsonl), ignoring time, $lib and $lib_version.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { GravityAnalytics } from '../../src/index.js';
 import { startExporterHarness } from '../helpers/exporter-harness.js';
 import type { ExporterHarness } from '../helpers/exporter-harness.js';
-
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const goldenDir = path.resolve(repoRoot, '..', 'shared', 'golden');
-
-interface ScenarioCall {
-  op: string;
-  client_id: string;
-  event?: string;
-  properties?: Record<string, unknown> | string[];
-}
+import { loadPythonDebugPayloads, loadScenarioCalls } from '../helpers/golden-fixtures.js';
+import type { ScenarioCall } from '../helpers/golden-fixtures.js';
 
 interface Payload {
   client_id: string;
@@ -82,14 +71,10 @@ before(async () => {
 after(() => harness.close());
 
 test('the facade replaying the golden scenario sends what the Python SDK sent, request by request', async () => {
-  const scenario = JSON.parse(readFileSync(path.join(goldenDir, 'scenario.json'), 'utf8')) as { calls: ScenarioCall[] };
-  const python = readFileSync(path.join(goldenDir, 'python-debug.jsonl'), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as { body: Payload; headers: Record<string, string> });
+  const python = loadPythonDebugPayloads() as unknown as Payload[];
   const ge = new GravityAnalytics({ loggerProvider: harness.provider });
 
-  for (const call of scenario.calls) replay(ge, call);
+  for (const call of loadScenarioCalls()) replay(ge, call);
   await ge.flush();
 
   const requests = harness.emulator.requests;
@@ -97,11 +82,12 @@ test('the facade replaying the golden scenario sends what the Python SDK sent, r
   // Requests of different clients may overtake each other; each client's requests keep call order.
   assert.deepEqual(
     byClient(requests.map((r) => r.body as Payload)),
-    byClient(python.map((p) => p.body)),
+    byClient(python),
   );
+  // The Python debug consumer sends Turbo-Debug-Mode: 1 on every request; so must we.
   assert.deepEqual(
     requests.map((r) => r.headers['turbo-debug-mode']),
-    python.map((p) => p.headers['turbo-debug-mode']),
+    python.map(() => '1'),
   );
   const tracks = harness.emulator.events().filter((e) => e.type === 'track');
   assert.deepEqual(
