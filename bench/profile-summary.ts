@@ -23,6 +23,7 @@ function area(fn: string, url: string): string {
   if (fn === '(garbage collector)') return 'GC';
   if (fn === '(program)') return 'V8/native (program)';
   if (url.includes('@opentelemetry')) return 'OTel SDK';
+  url = url.replace('/.bench-out/gravity/', '/src/');
   if (url.includes('/src/mapping/')) return 'ours: mapping';
   if (url.includes('/src/batching') || url.includes('/src/encode')) return 'ours: batching + encode';
   if (url.includes('/src/transport/')) return 'ours: transport';

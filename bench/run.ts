@@ -15,7 +15,8 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import ts from 'typescript';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { EmitResult, ProcessorSettings, RunnerConfig, RunnerKind, RunnerResult } from './runner.js';
@@ -69,11 +70,15 @@ const num = (name: string, fallback: number): number => {
 const runs = num('runs', 3);
 const s3Runs = num('s3-runs', 1);
 const durationSeconds = num('duration', 60);
+// --concurrency sets the undici floor's connections (64 by default) and, when given, our tuned runner's
+// maxConcurrentRequests (otherwise the exporter's default: the tuned runner measures the shipped settings).
 const concurrency = num('concurrency', 64);
+const exporterConcurrency = args.has('concurrency') ? concurrency : undefined;
+const optional = (name: string): number | undefined => (args.has(name) ? num(name, 1) : undefined);
 const tuned: ProcessorSettings = {
-  maxQueueSize: num('queue', 100_000),
-  maxExportBatchSize: num('batch', 4096),
-  scheduledDelayMillis: num('delay-ms', 200),
+  maxQueueSize: optional('queue'),
+  maxExportBatchSize: optional('batch'),
+  scheduledDelayMillis: optional('delay-ms'),
 };
 const selectedScenarios = (args.get('scenario') ?? 'S1,S2,S3,EMIT').toUpperCase().split(',');
 const runnerFilter = args.get('runners')?.split(',') as RunnerKind[] | undefined;
@@ -137,15 +142,36 @@ async function sinkCall<T>(origin: string, path: string, method: 'GET' | 'POST')
   return (await response.json()) as T;
 }
 
+const OUT_DIR = here('../.bench-out/');
+
+/**
+ * Runners run on plain node against the built package, so that their RSS and CPU are the product's (tsx's
+ * loader added ~55 MB of RSS to each): dist/esm is snapshotted into .bench-out/gravity/ (a rebuild during a
+ * run cannot change it), and runner.ts and workload.ts are transpiled beside it with their src/ imports
+ * pointed at the snapshot.
+ */
+function prepareRunners(): void {
+  rmSync(OUT_DIR, { recursive: true, force: true });
+  mkdirSync(OUT_DIR, { recursive: true });
+  cpSync(here('../dist/esm/'), `${OUT_DIR}gravity/`, { recursive: true });
+  for (const name of ['runner', 'workload']) {
+    const source = readFileSync(here(`./${name}.ts`), 'utf8');
+    const { outputText } = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
+      fileName: `${name}.ts`,
+    });
+    writeFileSync(`${OUT_DIR}${name}.js`, outputText.replaceAll("'../src/", "'./gravity/"));
+  }
+}
+
 function runChild<T>(config: RunnerConfig, profile: boolean): Promise<T> {
-  const execArgv = ['--import', 'tsx'];
+  const execArgv: string[] = [];
   if (profile) {
-    // One directory per run: the tsx loader thread writes a profile of its own beside the main thread's.
     const dir = here(`./profiles/${config.kind}-${Date.now()}`);
     mkdirSync(dir, { recursive: true });
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
   }
-  const child = fork(here('./runner.ts'), [JSON.stringify(config)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(`${OUT_DIR}runner.js`, [JSON.stringify(config)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     let settled = false;
     child.once('message', (message: { result?: T; error?: string }) => {
@@ -197,6 +223,7 @@ async function measure(scenario: Scenario, kind: RunnerKind, sinkOrigin: string,
     records: scenario.records,
     ratePerSecond: scenario.ratePerSecond,
     concurrency,
+    ...(exporterConcurrency !== undefined ? { exporterConcurrency } : {}),
     tuned,
     whatif,
   };
@@ -429,6 +456,7 @@ function emitSection(emit: EmitResult): string {
 async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   const startedAt = new Date();
+  prepareRunners();
   const { child: sink, origin } = await startSink();
   const results = new Map<string, RunnerSummary[]>();
   const sections: string[] = [];
@@ -457,7 +485,7 @@ async function main(): Promise<void> {
     if (selectedScenarios.includes('EMIT')) {
       console.log('\nEmit path micro-benchmark');
       emit = await runChild<EmitResult>(
-        { kind: 'emit', mode: 'burst', sinkOrigin: origin, seed: SEED, clients: 1_000, records: 20_000, ratePerSecond: 0, concurrency, tuned },
+        { kind: 'emit', mode: 'burst', sinkOrigin: origin, seed: SEED, clients: 1_000, records: 20_000, ratePerSecond: 0, concurrency, tuned, ...(exporterConcurrency !== undefined ? { exporterConcurrency } : {}) },
         false,
       );
       const section = emitSection(emit);
@@ -507,13 +535,16 @@ async function main(): Promise<void> {
     '  done). S3 emits on a 5 ms tick at the offered rate. CPU = `process.cpuUsage()` of the runner over the measured',
     '  phase (all threads, including zlib\'s thread pool) per 1,000 delivered records (per emitted record for runners',
     '  that send nothing). Peak RSS is the process\'s `maxRSS` and includes the pre-generated workload in S1/S2',
-  '  and ~55 MB for the tsx loader the runners run under (an idle runner with everything imported: 97 MB; plain node: 39 MB).',
+  '  (runners run on plain node against a snapshot of the built package, dist/esm; no tsx loader).',
     '- Runners:',
     '  - `gravity-default`: `LoggerProvider` → `BatchLogRecordProcessor` (OTel defaults: queue 2048, batch 512, 1 s)',
-    '    → `GravityLogRecordExporter` (defaults: 32 concurrent requests, gzip).',
-    `  - \`gravity-tuned\`: processor maxQueueSize ${tuned.maxQueueSize}, maxExportBatchSize ${tuned.maxExportBatchSize},`,
-    `    scheduledDelayMillis ${tuned.scheduledDelayMillis}; exporter maxConcurrentRequests ${concurrency}.`,
-    '  - `otlp-default` / `otlp-tuned`: the same processors with `@opentelemetry/exporter-logs-otlp-http` (JSON, gzip)',
+    '    → `GravityLogRecordExporter` (its defaults).',
+    '  - `gravity-tuned`: `createGravityLogRecordProcessor(exporter)`, the shipped helper (src/processors.ts:',
+    '    `GRAVITY_PROCESSOR_DEFAULTS`), around a `GravityLogRecordExporter` with its default options' +
+      (exporterConcurrency !== undefined ? ` except maxConcurrentRequests ${exporterConcurrency}` : '') +
+      (Object.values(tuned).some((v) => v !== undefined) ? `; processor overrides ${JSON.stringify(tuned)}` : '') +
+      '.',
+    '  - `otlp-default` / `otlp-tuned`: the same processor settings with `@opentelemetry/exporter-logs-otlp-http` (JSON, gzip)',
     '    → the sink\'s `/v1/logs`.',
     '  - `otel-noop`: the tuned processor with a no-op exporter: the OTel SDK\'s own cost (emit, queue, batches).',
     '  - `encode-floor`: build each record\'s wire event, group the whole workload per client (≤ 200 per request),',

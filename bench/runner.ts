@@ -2,8 +2,10 @@
  * One bench run in a fresh process (forked by run.ts, config as JSON in argv[2], result over IPC), so that
  * CPU time (`process.cpuUsage`) and peak RSS (`maxRSS`) belong to this runner alone.
  *
- * The pipeline is imported from src/ (run through tsx): the same code as dist/, but immune to other
- * engineers rebuilding dist/ while a bench is running, and type-checked without a build.
+ * Runners run on plain node, not tsx (whose loader adds ~55 MB of RSS): run.ts transpiles this file and
+ * workload.ts into .bench-out/ and points the `../src/*.js` imports at a snapshot of the BUILT package
+ * (dist/esm, copied at bench start so a rebuild during a run cannot change it). The imports below name src/
+ * only so that this file type-checks without a build.
  */
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import type { Logger } from '@opentelemetry/api-logs';
@@ -30,10 +32,11 @@ export type RunnerKind =
   | 'encode-floor'
   | 'undici-floor';
 
+/** Overrides of the tuned processor settings (`gravity.GRAVITY_PROCESSOR_DEFAULTS` otherwise). */
 export interface ProcessorSettings {
-  readonly maxQueueSize: number;
-  readonly maxExportBatchSize: number;
-  readonly scheduledDelayMillis: number;
+  readonly maxQueueSize?: number;
+  readonly maxExportBatchSize?: number;
+  readonly scheduledDelayMillis?: number;
 }
 
 export interface RunnerConfig {
@@ -45,8 +48,10 @@ export interface RunnerConfig {
   /** Burst: records emitted at once. Sustained: rate × duration. */
   readonly records: number;
   readonly ratePerSecond: number;
-  /** Requests in flight for our exporter's tuned runner and the undici floor. */
+  /** Requests in flight of the undici floor. */
   readonly concurrency: number;
+  /** `maxConcurrentRequests` of our tuned and what-if runners; `undefined` = the exporter's default. */
+  readonly exporterConcurrency?: number;
   readonly tuned: ProcessorSettings;
   /** `gravity-whatif` only: extra exporter options, and whether to acknowledge exports before delivery. */
   readonly whatif?: { readonly options: Record<string, unknown>; readonly earlyAck: boolean };
@@ -115,8 +120,16 @@ function gravityExporter(config: RunnerConfig, tuned: boolean): gravity.GravityL
   return new gravity.GravityLogRecordExporter({
     url: config.sinkOrigin,
     accessToken: 'bench-token',
-    ...(tuned ? { maxConcurrentRequests: config.concurrency } : {}),
+    ...(tuned && config.exporterConcurrency !== undefined ? { maxConcurrentRequests: config.exporterConcurrency } : {}),
   });
+}
+
+/** The tuned processor settings: the helper's defaults, with the bench's overrides. */
+function tunedSettings(config: RunnerConfig): Required<ProcessorSettings> {
+  const settings = { ...config.tuned };
+  for (const key of Object.keys(settings) as Array<keyof ProcessorSettings>) if (settings[key] === undefined) delete settings[key];
+  const { maxQueueSize, maxExportBatchSize, scheduledDelayMillis } = gravity.GRAVITY_PROCESSOR_DEFAULTS;
+  return { maxQueueSize, maxExportBatchSize, scheduledDelayMillis, ...settings };
 }
 
 /**
@@ -154,7 +167,7 @@ function buildPipeline(config: RunnerConfig): {
     const inner = new gravity.GravityLogRecordExporter({
       url: config.sinkOrigin,
       accessToken: 'bench-token',
-      maxConcurrentRequests: config.concurrency,
+      ...(config.exporterConcurrency !== undefined ? { maxConcurrentRequests: config.exporterConcurrency } : {}),
       ...config.whatif?.options,
     });
     exporter = config.whatif?.earlyAck === true ? earlyAck(inner) : inner;
@@ -162,7 +175,11 @@ function buildPipeline(config: RunnerConfig): {
   } else if (config.kind.startsWith('gravity')) exporter = gravityExporter(config, tuned);
   else if (config.kind.startsWith('otlp')) exporter = new OTLPLogExporter({ url: `${config.sinkOrigin}/v1/logs`, compression: 'gzip' as never });
   else exporter = noopExporter;
-  const processor = new BatchLogRecordProcessor({ exporter, ...(tuned ? config.tuned : {}) });
+  // The tuned runner is exactly what the README recommends: the helper, with the exporter it wraps.
+  const processor =
+    config.kind === 'gravity-tuned'
+      ? gravity.createGravityLogRecordProcessor(exporter as gravity.GravityLogRecordExporter, config.tuned)
+      : new BatchLogRecordProcessor({ exporter, ...(tuned ? tunedSettings(config) : {}) });
   const provider = new LoggerProvider({ processors: [processor] });
   return { provider, logger: provider.getLogger('bench'), exporter };
 }

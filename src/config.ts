@@ -12,11 +12,13 @@ export const DEFAULTS = Object.freeze({
   compression: 'gzip' as GravityCompression,
   debug: false,
   timeoutMillis: 10_000,
-  // Measured with soak/concurrency.ts (emulator answering after 20 ms, 20,000 records of 1,000 clients, 2 per
-  // request, this 2-core box): 8 → 698 records/s, 16 → 1,325, 32 → 2,355, 64 → 3,798-3,900, 128 → 5,706-5,756,
-  // 256 → 5,410 (CPU-bound: no gain). 64 gives two thirds of the peak with half the sockets (per exporter, to a
-  // vendor whose own SDKs use one), ~8x what a BatchLogRecordProcessor with default settings hands over.
-  maxConcurrentRequests: 64,
+  // Re-measured for issue 6 with `npm run bench` (gravity-tuned runner: createGravityLogRecordProcessor, sync
+  // gzip level 1; 2-core box, 2 runs each). S2 (20,000 records of 10,000 clients, 20 ms answers): 64 → 9,755-
+  // 10,544 records/s, 128 → 13,431-13,542, 256 → 14,122-14,531. S1 (50,000 records of 1,000 clients, loopback,
+  // CPU-bound): 64 → 38,853-40,340, 128 → 42,171-44,160, 256 → 38,043-40,427, with peak RSS 207 / 255 / 271 MB.
+  // 128 is within 7% of the best at WAN latency and the best on loopback, at half the sockets of 256 (the soak
+  // run before issue 6's changes peaked at 128 too: 5,706-5,756 records/s vs 3,798-3,900 at 64).
+  maxConcurrentRequests: 128,
   maxBatchSize: MAX_RECORDS_PER_REQUEST,
   maxBatchBytes: 1_000_000,
   // Below the OTel batch processors' default exportTimeoutMillis (30000), so the exporter answers first.
@@ -139,13 +141,14 @@ function boolean(name: string, envName: string, fromCode: boolean | undefined, e
 }
 
 function compression(fromCode: GravityCompression | undefined, env: Env): GravityCompression {
-  const rule = '"gzip" or "none"';
+  const rule = '"gzip", "none" or "auto"';
+  const isCompression = (value: unknown): value is GravityCompression => value === 'gzip' || value === 'none' || value === 'auto';
   if (fromCode !== undefined) {
-    if (fromCode !== 'gzip' && fromCode !== 'none') throw new TypeError(invalid('compression', rule, fromCode));
+    if (!isCompression(fromCode)) throw new TypeError(invalid('compression', rule, fromCode));
     return fromCode;
   }
   const raw = envValue(env, 'GE_COMPRESSION')?.toLowerCase();
-  if (raw === 'gzip' || raw === 'none') return raw;
+  if (isCompression(raw)) return raw;
   if (raw !== undefined) log.warn(`${invalid('GE_COMPRESSION', rule, raw)}; using ${DEFAULTS.compression}`);
   return DEFAULTS.compression;
 }

@@ -1,50 +1,33 @@
 /**
  * Delivery of request batches (issue 4): bounded concurrency per attempt, retries through the retrying
- * transport under one deadline, 413 splits, background waits for client initialisation (`code` 2000), a cap
- * on records held in memory, and the hand-off to the durable spool. The export pipeline owns one of these.
+ * transport under one deadline, 413 splits, background waits for client initialisation (`code` 2000,
+ * delivery/parking.ts), a cap on records held in memory (delivery/units.ts), and the hand-off to the durable
+ * spool and its replay (delivery/replay.ts). The export pipeline owns one of these.
  */
 import { splitBatch } from './batching.js';
 import type { RequestBatch } from './batching.js';
 import type { ResolvedConfig } from './config.js';
-import { createLogger } from './diag.js';
+import { createParking } from './delivery/parking.js';
+import type { Settled } from './delivery/parking.js';
+import { replayBatches } from './delivery/replay.js';
+import type { ReplayReport } from './delivery/replay.js';
+import { abandonReason, CODE_BUFFER_FULL, Gate, HeldUnits, isAbandoned, signalOf, Slots, wasDroppedForRoom } from './delivery/units.js';
+import type { PendingSummary, Unit } from './delivery/units.js';
 import { encodeBody, toPayloadJson } from './encode.js';
 import { GravityClientNotInitialisedError, GravityExportError, GravityHttpError, GravityShutdownError } from './errors.js';
 import type { StatsRecorder } from './stats.js';
 import { createRetryingTransport } from './transport/retrying-transport.js';
-import type { RetriedSendResult, SleepFunction } from './transport/retrying-transport.js';
-import type { SendRequest, SendResult, Transport } from './transport/types.js';
+import type { RetriedSendResult, RetryingSendRequest, SleepFunction } from './transport/retrying-transport.js';
+import type { SendResult, Transport } from './transport/types.js';
 
-/**
- * Client-initialisation waits retry after this long (or twice `retry.maxBackoffMillis` if less), doubling up to
- * the cap: a slower schedule than outages, since a person has to open the app (the 2023 JS client used 6 s).
- */
-const CLIENT_INIT_FIRST_BACKOFF_MILLIS = 2_000;
-const CLIENT_INIT_MAX_BACKOFF_MILLIS = 15_000;
-
-/** What became of some records of a batch. `parked` = waiting in the background for client initialisation. */
-export type Outcome = 'sent' | 'failed' | 'dropped' | 'spooled' | 'parked';
-
-export interface Settled {
-  readonly outcome: Outcome;
-  readonly clientId: string;
-  readonly records: number;
-  readonly error?: Error;
-}
+export type { Outcome, Settled } from './delivery/parking.js';
+export type { ReplayReport } from './delivery/replay.js';
+export type { PendingSummary } from './delivery/units.js';
 
 /** Where undeliverable records go when a spool is configured (see src/spool). Never rejects. */
 export interface SpoolSink {
   /** Resolves with how many of the batch's records were written (the rest were dropped by the spool's cap). */
   append(batch: RequestBatch): Promise<number>;
-}
-
-/** What one replay of spooled batches achieved. */
-export interface ReplayReport {
-  /** Records the service accepted. */
-  readonly delivered: number;
-  /** Records the service refused for good (reported and counted as failed; not to be replayed). */
-  readonly refused: number;
-  /** Batches that met a retryable failure and belong back in the spool. */
-  readonly undelivered: RequestBatch[];
 }
 
 export interface DeliveryDependencies {
@@ -56,110 +39,6 @@ export interface DeliveryDependencies {
   readonly random: () => number;
   /** `undefined`: no spool. */
   readonly spool: SpoolSink | undefined;
-}
-
-type UnitState = 'queued' | 'sending' | 'waiting' | 'parked';
-
-interface Unit {
-  readonly clientId: string;
-  records: number;
-  state: UnitState;
-  /** Aborted to drop the unit (memory cap) or on a shutdown past its deadline; made when the unit starts. */
-  controller?: AbortController;
-  /** Why the unit was abandoned before it started. */
-  abortReason?: Error;
-  /** Aborted to end a client-initialisation wait early (shutdown gives it one last attempt); made on parking. */
-  wake?: AbortController;
-}
-
-function abortUnit(unit: Unit, reason: Error): void {
-  if (unit.controller !== undefined) unit.controller.abort(reason);
-  else unit.abortReason ??= reason;
-}
-
-function isAbandoned(unit: Unit): boolean {
-  return unit.abortReason !== undefined || unit.controller?.signal.aborted === true;
-}
-
-function signalOf(unit: Unit): AbortSignal {
-  unit.controller ??= new AbortController();
-  if (unit.abortReason !== undefined) unit.controller.abort(unit.abortReason);
-  return unit.controller.signal;
-}
-
-const CODE_BUFFER_FULL = 'GRAVITY_BUFFER_FULL';
-/** The body is made by `limitedFor` once a connection slot is free. */
-const NOT_ENCODED_YET = Buffer.alloc(0);
-
-/** Counts of what is still held, for flush/shutdown reports. */
-export interface PendingSummary {
-  readonly records: number;
-  readonly clients: number;
-}
-
-/**
- * Batches beyond this many per connection wait as plain data, before any retry machinery (promises, signals,
- * listeners: several kB each) exists for them; measured at ~7 kB per waiting one-record batch without it.
- */
-const ACTIVE_UNITS_PER_CONNECTION = 4;
-
-/** A FIFO gate: at most `limit` holders at once. */
-class Gate {
-  private _free: number;
-  private readonly _waiters: Array<() => void> = [];
-  constructor(limit: number) {
-    this._free = limit;
-  }
-  enter(): Promise<void> | undefined {
-    if (this._free > 0) {
-      this._free--;
-      return undefined;
-    }
-    return new Promise<void>((resolve) => this._waiters.push(resolve));
-  }
-  leave(): void {
-    const next = this._waiters.shift();
-    if (next !== undefined) next();
-    else this._free++;
-  }
-}
-
-/** A counting semaphore whose waits can be abandoned. */
-class Slots {
-  private _free: number;
-  private readonly _waiters = new Set<() => void>();
-  constructor(limit: number) {
-    this._free = limit;
-  }
-  /** Resolves `true` with a slot, or `false` if `signal` aborted first. */
-  async acquire(signal: AbortSignal): Promise<boolean> {
-    if (signal.aborted) return false;
-    if (this._free > 0) {
-      this._free--;
-      return true;
-    }
-    return new Promise<boolean>((resolve) => {
-      const grant = (): void => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      };
-      const onAbort = (): void => {
-        this._waiters.delete(grant);
-        resolve(false);
-      };
-      this._waiters.add(grant);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-  release(): void {
-    const next = this._waiters.values().next();
-    if (next.done === true) {
-      this._free++;
-      return;
-    }
-    this._waiters.delete(next.value);
-    next.value();
-  }
 }
 
 export interface Delivery {
@@ -177,70 +56,79 @@ export interface Delivery {
   replay(batches: readonly RequestBatch[], deadlineMillis: number, signal: AbortSignal): Promise<ReplayReport>;
 }
 
+/**
+ * Batches beyond this many per connection wait as plain data, before any retry machinery (promises, signals,
+ * listeners: several kB each) exists for them; measured at ~7 kB per waiting one-record batch without it.
+ */
+const ACTIVE_UNITS_PER_CONNECTION = 4;
+/** The body is made once a connection slot is free (see `sendWithSlot`). */
+const NOT_ENCODED_YET = Buffer.alloc(0);
+
+/** A retried send of one unit's batch. */
+interface UnitSendRequest extends RetryingSendRequest {
+  readonly unit: Unit;
+  readonly batch: RequestBatch;
+}
+
 export function createDelivery(deps: DeliveryDependencies): Delivery {
   const { config, transport, stats, now, sleep, random, spool } = deps;
-  const log = createLogger('delivery');
   const slots = new Slots(config.maxConcurrentRequests);
-  const gate = new Gate(ACTIVE_UNITS_PER_CONNECTION * config.maxConcurrentRequests);
-  const live = new Set<Unit>();
-  const parkedLoops = new Set<Promise<void>>();
+  const activeLimit = ACTIVE_UNITS_PER_CONNECTION * config.maxConcurrentRequests;
+  const gate = new Gate(activeLimit);
+  const held = new HeldUnits(config.maxBufferedRecords, stats);
   const compression = config.debug ? 'none' : config.compression;
-  const policy = { ...config.retry, backoffMultiplier: 2, now, sleep, random };
-
-  function hold(unit: Unit): void {
-    live.add(unit);
-    stats.buffered += unit.records;
-  }
-
-  function release(unit: Unit): void {
-    if (!live.delete(unit)) return;
-    stats.buffered -= unit.records;
-  }
-
-  /** Makes room for `incoming` records by abandoning the oldest units not on the wire; returns the room left. */
-  function makeRoom(incoming: number): number {
-    let held = 0;
-    for (const unit of live) if (!isAbandoned(unit)) held += unit.records;
-    for (const unit of live) {
-      if (held + incoming <= config.maxBufferedRecords) break;
-      if (unit.state === 'sending' || isAbandoned(unit)) continue;
-      held -= unit.records;
-      abortUnit(unit, new GravityExportError(`over maxBufferedRecords (${config.maxBufferedRecords})`, CODE_BUFFER_FULL));
-    }
-    return config.maxBufferedRecords - held;
-  }
+  // With a spool, the first retryable failure goes to disk at once: a crash mid-outage then loses nothing.
+  const maxAttempts = spool === undefined ? config.retry.maxAttempts : 1;
+  const retrying = createRetryingTransport<UnitSendRequest>(
+    { send: sendWithSlot, close: () => Promise.resolve() },
+    { ...config.retry, backoffMultiplier: 2, now, sleep, random },
+  );
+  const parking = createParking({ config, stats, now, sleep, maxAttempts, attempt, toSpoolOr, release: (unit) => held.release(unit) });
 
   /**
-   * The one-attempt transport behind a slot, so that a retry's backoff never holds a connection. It encodes
-   * the batch itself once it has a slot: only requests on the wire hold a body (and a zlib stream), which
-   * keeps memory flat when thousands of batches wait on a stalled endpoint.
+   * One attempt behind a connection slot, so that a retry's backoff never holds a connection. The batch is
+   * encoded only once it has a slot: only requests on the wire hold a body, which keeps memory flat when
+   * thousands of batches wait on a stalled endpoint.
    */
-  function limitedFor(unit: Unit, batch: RequestBatch): Transport {
-    return {
-      async send(request: SendRequest): Promise<SendResult> {
-        const startMillis = now();
-        unit.state = 'queued';
-        if (!(await slots.acquire(signalOf(unit)))) {
-          return { status: 'retryable', error: new GravityShutdownError('the send was abandoned') };
-        }
-        try {
-          const timeoutMillis = (request.timeoutMillis ?? config.timeoutMillis) - (now() - startMillis);
-          if (timeoutMillis <= 0) {
-            return { status: 'retryable', error: new GravityExportError('no connection free before the deadline', 'GRAVITY_DEADLINE_EXCEEDED') };
-          }
-          unit.state = 'sending';
-          const { body, compressed } = await encodeBody(toPayloadJson(batch), compression);
-          stats.requests++;
-          const result = await transport.send({ ...request, body, compressed, timeoutMillis });
-          if (result.status !== 'success') stats.failedRequests++;
-          return result;
-        } finally {
-          unit.state = 'waiting';
-          slots.release();
-        }
+  async function sendWithSlot(request: UnitSendRequest): Promise<SendResult> {
+    const { unit, batch } = request;
+    const startMillis = now();
+    unit.state = 'queued';
+    if (isAbandoned(unit) || (!slots.tryAcquire() && !(await slots.acquire(signalOf(unit))))) {
+      return { status: 'retryable', error: new GravityShutdownError('the send was abandoned') };
+    }
+    try {
+      const timeoutMillis = (request.timeoutMillis ?? config.timeoutMillis) - (now() - startMillis);
+      if (timeoutMillis <= 0) {
+        return { status: 'retryable', error: new GravityExportError('no connection free before the deadline', 'GRAVITY_DEADLINE_EXCEEDED') };
+      }
+      unit.state = 'sending';
+      const { body, compressed } = encodeBody(toPayloadJson(batch), compression);
+      stats.requests++;
+      const result = await transport.send({ body, compressed, recordCount: request.recordCount, signal: request.signal, timeoutMillis });
+      if (result.status !== 'success') stats.failedRequests++;
+      return result;
+    } finally {
+      unit.state = 'waiting';
+      slots.release();
+    }
+  }
+
+  function attempt(unit: Unit, batch: RequestBatch, deadlineMillis: number, attempts: number): Promise<RetriedSendResult> {
+    const records = batch.eventJson.length;
+    return retrying.send({
+      unit,
+      batch,
+      body: NOT_ENCODED_YET,
+      compressed: false,
+      recordCount: records,
+      signal: signalOf(unit),
+      deadlineMillis,
+      maxAttempts: attempts,
+      onRetry: () => {
+        stats.retried += records;
       },
-      close: () => Promise.resolve(),
-    };
+    });
   }
 
   async function toSpoolOr(outcome: 'failed' | 'dropped', batch: RequestBatch, error: Error): Promise<Settled> {
@@ -257,33 +145,18 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     return { outcome, clientId: batch.clientId, records, error };
   }
 
-  async function attempt(unit: Unit, batch: RequestBatch, deadlineMillis: number, maxAttempts: number): Promise<RetriedSendResult> {
-    const retrying = createRetryingTransport(limitedFor(unit, batch), { ...policy, maxAttempts });
-    return retrying.send({
-      body: NOT_ENCODED_YET,
-      compressed: false,
-      recordCount: batch.eventJson.length,
-      signal: signalOf(unit),
-      deadlineMillis,
-      onRetry: () => {
-        stats.retried += batch.eventJson.length;
-      },
-    });
-  }
-
   /** Sends one batch (or, after a 413, its halves) and settles every record of it. */
   async function send(unit: Unit, batch: RequestBatch, deadlineMillis: number): Promise<Settled[]> {
     const records = batch.eventJson.length;
-    // With a spool, the first retryable failure goes to disk at once: a crash mid-outage then loses nothing.
-    const result = await attempt(unit, batch, deadlineMillis, spool === undefined ? config.retry.maxAttempts : 1);
+    const result = await attempt(unit, batch, deadlineMillis, maxAttempts);
     if (result.status === 'success') {
       stats.sent += records;
       return [{ outcome: 'sent', clientId: batch.clientId, records }];
     }
     if (result.status === 'retryable') {
       const aborted = result.gaveUp === 'aborted';
-      const dropped = aborted && (signalOf(unit).reason as { code?: unknown } | undefined)?.code === CODE_BUFFER_FULL;
-      return [await toSpoolOr(aborted ? 'dropped' : 'failed', batch, dropped ? asDropError(unit) : result.error)];
+      const dropped = aborted && wasDroppedForRoom(unit);
+      return [await toSpoolOr(aborted ? 'dropped' : 'failed', batch, dropped ? abandonReason(unit) : result.error)];
     }
     const { error } = result;
     if (error instanceof GravityHttpError && error.status === 413) {
@@ -297,61 +170,18 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       return first.concat(await send(unit, halves[1], deadlineMillis));
     }
     if (error instanceof GravityClientNotInitialisedError && config.clientInitWaitMillis > 0) {
-      park(unit, batch);
+      parking.park(unit, batch);
       return [{ outcome: 'parked', clientId: batch.clientId, records }];
     }
     stats.failed += records;
     return [{ outcome: 'failed', clientId: batch.clientId, records, error }];
   }
 
-  function asDropError(unit: Unit): Error {
-    return signalOf(unit).reason as Error;
-  }
-
-  /** Waits in the background for the client to be initialised, then delivers (or reports) the batch. */
-  function park(unit: Unit, batch: RequestBatch): void {
-    const records = batch.eventJson.length;
-    unit.state = 'parked';
-    stats.waitingForClientInit += records;
-    const untilMillis = now() + config.clientInitWaitMillis;
-    const wake = (unit.wake ??= new AbortController());
-    const loop = (async (): Promise<Settled> => {
-      let backoffMillis = Math.max(1, Math.min(CLIENT_INIT_FIRST_BACKOFF_MILLIS, 2 * config.retry.maxBackoffMillis));
-      for (;;) {
-        await sleep(Math.max(0, Math.min(backoffMillis, untilMillis - now())), AbortSignal.any([signalOf(unit), wake.signal]));
-        const last = wake.signal.aborted || now() >= untilMillis;
-        if (isAbandoned(unit)) return toSpoolOr('dropped', batch, asDropError(unit));
-        const result = await attempt(unit, batch, now() + config.exportDeadlineMillis, spool === undefined ? config.retry.maxAttempts : 1);
-        unit.state = 'parked';
-        if (result.status === 'success') {
-          stats.sent += records;
-          return { outcome: 'sent', clientId: batch.clientId, records };
-        }
-        const waitMore = result.status === 'failure' && result.error instanceof GravityClientNotInitialisedError && !last;
-        if (waitMore) {
-          backoffMillis = Math.min(backoffMillis * 2, Math.max(backoffMillis, CLIENT_INIT_MAX_BACKOFF_MILLIS));
-          continue;
-        }
-        if (result.status === 'retryable') return toSpoolOr(result.gaveUp === 'aborted' ? 'dropped' : 'failed', batch, result.error);
-        stats.failed += records;
-        return { outcome: 'failed', clientId: batch.clientId, records, error: result.error };
-      }
-    })().then((settled) => {
-      stats.waitingForClientInit -= records;
-      release(unit);
-      if (settled.outcome !== 'sent' && settled.outcome !== 'spooled') {
-        log.warn(`${records} records of client ${JSON.stringify(batch.clientId)} were not delivered after waiting for client initialisation: ${settled.error?.message ?? settled.outcome}`);
-      }
-    });
-    parkedLoops.add(loop);
-    void loop.finally(() => parkedLoops.delete(loop));
-  }
-
   async function deliverOne(unit: Unit, batch: RequestBatch, deadlineMillis: number): Promise<Settled[]> {
     const entering = gate.enter();
     if (entering !== undefined) await entering;
     try {
-      if (isAbandoned(unit)) return [await toSpoolOr('dropped', batch, asDropError(unit))];
+      if (isAbandoned(unit)) return [await toSpoolOr('dropped', batch, abandonReason(unit))];
       return await send(unit, batch, deadlineMillis);
     } catch (error) {
       // Encoding or a bug: report, never reject (the export callback must be called exactly once).
@@ -359,92 +189,50 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       return [{ outcome: 'failed', clientId: batch.clientId, records: batch.eventJson.length, error: error as Error }];
     } finally {
       gate.leave();
-      if (unit.state !== 'parked') release(unit);
+      if (unit.state !== 'parked') held.release(unit);
     }
   }
 
   return {
     async deliver(batches, deadlineMillis) {
       const incoming = batches.reduce((n, b) => n + b.eventJson.length, 0);
-      let room = makeRoom(incoming);
-      const settled: Array<Promise<Settled[]>> = [];
-      // Batches of one client go one after the other, so its records arrive in emit order.
-      const chains = new Map<string, Promise<unknown>>();
-      for (const batch of batches) {
+      let room = held.makeRoom(incoming);
+      const settled: Settled[][] = new Array<Settled[]>(batches.length);
+      const dropping: Array<Promise<void>> = [];
+      // One lane per client: its batches go one after the other, so its records arrive in emit order.
+      // A bounded set of workers drains the lanes: no promise exists for a batch until a worker takes it.
+      const lanes = new Map<string, Array<{ index: number; unit: Unit }>>();
+      for (let index = 0; index < batches.length; index++) {
+        const batch = batches[index]!;
         const records = batch.eventJson.length;
         if (records > room) {
           const error = new GravityExportError(`over maxBufferedRecords (${config.maxBufferedRecords}) with every held record on the wire`, CODE_BUFFER_FULL);
-          settled.push(toSpoolOr('dropped', batch, error).then((s) => [s]));
+          dropping.push(toSpoolOr('dropped', batch, error).then((s) => void (settled[index] = [s])));
           continue;
         }
         room -= records;
         const unit: Unit = { clientId: batch.clientId, records, state: 'queued' };
-        hold(unit);
-        const previous = chains.get(batch.clientId) ?? Promise.resolve();
-        const next = previous.then(() => deliverOne(unit, batch, deadlineMillis));
-        chains.set(batch.clientId, next);
-        settled.push(next);
+        held.hold(unit);
+        const lane = lanes.get(batch.clientId);
+        if (lane === undefined) lanes.set(batch.clientId, [{ index, unit }]);
+        else lane.push({ index, unit });
       }
-      return (await Promise.all(settled)).flat();
+      const queue = [...lanes.values()];
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < queue.length) {
+          for (const { index, unit } of queue[next++]!) settled[index] = await deliverOne(unit, batches[index]!, deadlineMillis);
+        }
+      };
+      const workers = Math.min(queue.length, activeLimit);
+      await Promise.all([...dropping, ...Array.from({ length: workers }, worker)]);
+      return settled.flat();
     },
 
-    pending(includeParked) {
-      let records = 0;
-      const clients = new Set<string>();
-      for (const unit of live) {
-        if (!includeParked && unit.state === 'parked') continue;
-        records += unit.records;
-        clients.add(unit.clientId);
-      }
-      return { records, clients: clients.size };
-    },
-
-    async parkedIdle() {
-      while (parkedLoops.size > 0) await Promise.all([...parkedLoops]);
-    },
-
-    wakeParked() {
-      for (const unit of live) unit.wake?.abort();
-    },
-
-    async replay(batches, deadlineMillis, signal) {
-      let delivered = 0;
-      let refused = 0;
-      const undelivered: RequestBatch[] = [];
-      await Promise.all(
-        batches.map(async (batch) => {
-          const records = batch.eventJson.length;
-          const unit: Unit = { clientId: batch.clientId, records, state: 'sending' };
-          const onAbort = (): void => abortUnit(unit, signal.reason as Error);
-          signal.addEventListener('abort', onAbort, { once: true });
-          hold(unit);
-          try {
-            const result = await attempt(unit, batch, deadlineMillis, 1);
-            if (result.status === 'success') {
-              stats.sent += records;
-              stats.replayed += records;
-              delivered += records;
-            } else if (result.status === 'retryable') {
-              undelivered.push(batch);
-            } else {
-              stats.failed += records;
-              refused += records;
-              log.warn(`${records} spooled records of client ${JSON.stringify(batch.clientId)} were refused: ${result.error.message}`);
-            }
-          } catch {
-            undelivered.push(batch);
-          } finally {
-            signal.removeEventListener('abort', onAbort);
-            release(unit);
-          }
-        }),
-      );
-      return { delivered, refused, undelivered };
-    },
-
-    abortAll() {
-      const reason = new GravityShutdownError('the exporter shut down before these records were delivered');
-      for (const unit of live) abortUnit(unit, reason);
-    },
+    pending: (includeParked) => held.pending(includeParked),
+    parkedIdle: () => parking.idle(),
+    wakeParked: () => held.wakeParked(),
+    abortAll: () => held.abortAll(new GravityShutdownError('the exporter shut down before these records were delivered')),
+    replay: (batches, deadlineMillis, signal) => replayBatches({ stats, held, attempt }, batches, deadlineMillis, signal),
   };
 }

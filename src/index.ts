@@ -33,3 +33,5 @@ export {
   GravityValidationError,
 } from './errors.js';
 export { formatGravityDate } from './mapping/values.js';
+export { createGravityLogRecordProcessor, createGravitySpanProcessor, GRAVITY_PROCESSOR_DEFAULTS } from './processors.js';
+export type { GravityProcessorOptions } from './processors.js';

@@ -2,7 +2,7 @@
 import type { MeterProvider } from '@opentelemetry/api';
 
 /** Body compression of batch requests. */
-export type GravityCompression = 'gzip' | 'none';
+export type GravityCompression = 'gzip' | 'none' | 'auto';
 
 export interface GravityExporterOptions {
   /**
@@ -18,8 +18,10 @@ export interface GravityExporterOptions {
    */
   accessToken?: string;
   /**
-   * `gzip` compresses request bodies (signalled with `Gravity-Content-Compress: gzip`); `none` sends plain JSON.
-   * Debug mode always sends plain JSON. Env: `GE_COMPRESSION`.
+   * `gzip` compresses request bodies (signalled with `Gravity-Content-Compress: gzip`); `none` sends plain JSON;
+   * `auto` gzips bodies of 1,200 bytes or more and sends smaller ones (one or two records) plain, saving ~20 µs
+   * of CPU per small request where gzip saves no network packet. Debug mode always sends plain JSON.
+   * Env: `GE_COMPRESSION` (`gzip`, `none` or `auto`).
    * @default 'gzip'
    */
   compression?: GravityCompression;
@@ -38,7 +40,7 @@ export interface GravityExporterOptions {
   /**
    * Requests in flight at once across all clients (also the connection count of the keep-alive pool).
    * Env: `GE_MAX_CONCURRENT_REQUESTS`.
-   * @default 64
+   * @default 128
    */
   maxConcurrentRequests?: number;
   /**

@@ -15,7 +15,10 @@ import {
 } from '../attributes.js';
 import { mapRecord } from '../mapping/map-record.js';
 import type { PropertySource } from '../mapping/map-record.js';
-import type { UserOperation } from '../mapping/user-operation.js';
+import { isValidGravityKey } from '../mapping/keys.js';
+import { valueRuleOf } from '../mapping/user-operation.js';
+import type { OperationValueRule, UserOperation } from '../mapping/user-operation.js';
+import { normaliseValue } from '../mapping/values.js';
 import type { GravityProperties } from '../mapping/wire-types.js';
 import {
   checkTrackProperties,
@@ -246,7 +249,11 @@ export class GravityAnalytics {
     this._emit(where, op, clientId, undefined, [properties], undefined, options);
   }
 
-  /** One pass: build the record's attributes, run the mapping on it, emit it. No serialisation here. */
+  /**
+   * Builds the record's attributes and emits it. The common call (valid string ids and keys, JSON values, no
+   * `Date`) is checked and copied in one pass without the mapping; anything else goes through the mapping
+   * itself, which gives the same body for it and the error for a bad call.
+   */
   private _emit(
     where: string,
     op: UserOperation | undefined,
@@ -266,6 +273,16 @@ export class GravityAnalytics {
       if (options.timeFree !== undefined && options.timeFree !== false) attributes[ATTR_GE_TIME_FREE] = options.timeFree;
       if (options.clientIp !== undefined) attributes[ATTR_GE_CLIENT_IP] = options.clientIp;
       if (options.clientUa !== undefined) attributes[ATTR_GE_CLIENT_UA] = options.clientUa;
+    }
+    const fastBody = cleanBody(op, clientId, eventName, sources, options);
+    if (fastBody !== NOT_CLEAN) {
+      this._logger.emit({
+        eventName,
+        timestamp: [Math.floor(timeMillis / 1000), (timeMillis % 1000) * 1e6],
+        attributes,
+        body: fastBody,
+      });
+      return;
     }
     const result = mapRecord(
       {
@@ -291,6 +308,61 @@ export class GravityAnalytics {
       body,
     });
   }
+}
+
+/** {@link cleanBody}'s answer when the call needs the mapping (to normalise a value, or to name an error). */
+const NOT_CLEAN: unique symbol = Symbol('not clean');
+
+/**
+ * The body the mapping would produce for a call that needs no normalisation, or {@link NOT_CLEAN}. Clean means:
+ * a non-blank client id; a track event name or property keys that are Gravity keys as written (no dot to
+ * convert, no `ge.*`, no `$lib`/`$lib_version`); values the mapping would send unchanged (no `Date`, no
+ * `undefined`, finite numbers), fitting the operation; and string / boolean `ge.*` options. Set, set-once,
+ * numeric and append operations only: unset and delete always take the mapping.
+ */
+function cleanBody(
+  op: UserOperation | undefined,
+  clientId: unknown,
+  eventName: string | undefined,
+  sources: readonly PropertySource[],
+  options: GravityEventOptions | undefined,
+): AnyValueMap | typeof NOT_CLEAN {
+  if (typeof clientId !== 'string' || clientId.trim() === '') return NOT_CLEAN;
+  if (options !== undefined) {
+    if (options.timeFree !== undefined && typeof options.timeFree !== 'boolean') return NOT_CLEAN;
+    if (options.clientIp !== undefined && typeof options.clientIp !== 'string') return NOT_CLEAN;
+    if (options.clientUa !== undefined && typeof options.clientUa !== 'string') return NOT_CLEAN;
+  }
+  let rule: OperationValueRule;
+  if (op === undefined) {
+    if (typeof eventName !== 'string' || !isValidGravityKey(eventName)) return NOT_CLEAN;
+    rule = 'any';
+  } else {
+    rule = valueRuleOf(op);
+    if (rule === 'key-only' || rule === 'none') return NOT_CLEAN;
+  }
+  const body: AnyValueMap = {};
+  for (const source of sources) {
+    if (source === undefined) continue;
+    for (const key in source) {
+      if (!Object.prototype.hasOwnProperty.call(source, key)) continue;
+      if (!isValidGravityKey(key)) return NOT_CLEAN;
+      if (op === undefined && (key === '$lib' || key === '$lib_version')) return NOT_CLEAN;
+      const value = source[key];
+      switch (rule) {
+        case 'number':
+          if (typeof value !== 'number' || !Number.isFinite(value)) return NOT_CLEAN;
+          break;
+        case 'array':
+          if (!Array.isArray(value) || normaliseValue(value, false) !== value) return NOT_CLEAN;
+          break;
+        default:
+          if (value === undefined || normaliseValue(value, false) !== value) return NOT_CLEAN;
+      }
+      body[key] = value as AnyValue;
+    }
+  }
+  return body;
 }
 
 /** The mapped track properties without `$lib`/`$lib_version`: the exporter adds those, other exporters need not. */

@@ -13,10 +13,11 @@ import {
   GE_ATTRIBUTE_PREFIX,
 } from '../attributes.js';
 import { GRAVITY_KEY_PATTERN, TIME_WINDOW_FUTURE_MILLIS, TIME_WINDOW_PAST_MILLIS } from './rules.js';
+import { isValidGravityKey } from './keys.js';
 import { isUserOperation, toProfileEventName, USER_OPERATIONS, valueRuleOf } from './user-operation.js';
 import type { UserOperation } from './user-operation.js';
-import { describeType, toGravityValue } from './values.js';
-import type { GravityEvent, GravityProperties, GravityValue } from './wire-types.js';
+import { describeType, INVALID_VALUE, normaliseValue, toGravityValue } from './values.js';
+import type { GravityEvent, GravityProperties } from './wire-types.js';
 
 /** What the mapping needs from its surroundings. */
 export interface MappingContext {
@@ -176,7 +177,7 @@ function mapTrack(input: RecordInput, ctx: MappingContext, timeFree: boolean): G
     return reject('missing_event_name', ATTR_GE_EVENT_NAME, "missing: a track record needs ge.event_name or the record's event name");
   }
   const eventName = toGravityKey(name);
-  if (!GRAVITY_KEY_PATTERN.test(eventName)) {
+  if (!isValidGravityKey(eventName)) {
     const field = explicit === undefined ? 'event name' : ATTR_GE_EVENT_NAME;
     return reject('invalid_event_name', field, `${JSON.stringify(name)} does not fit ${GRAVITY_KEY_PATTERN}`);
   }
@@ -262,7 +263,7 @@ function collectProperties(
       if (!Object.prototype.hasOwnProperty.call(source, key) || key.startsWith(GE_ATTRIBUTE_PREFIX)) continue;
       const gravityKey = toGravityKey(key);
       if (gravityKey !== key && Object.prototype.hasOwnProperty.call(source, gravityKey)) continue;
-      if (!GRAVITY_KEY_PATTERN.test(gravityKey)) {
+      if (!isValidGravityKey(gravityKey)) {
         return reject('invalid_key', key, `property key ${JSON.stringify(key)} does not fit ${GRAVITY_KEY_PATTERN}`);
       }
       if (isTrack && RESERVED_TRACK_KEYS.has(gravityKey)) continue;
@@ -271,11 +272,12 @@ function collectProperties(
         into[gravityKey] = 0;
         continue;
       }
-      const checked = toGravityValue(raw, key, strict);
-      if (!checked.ok) {
-        return reject('invalid_value', checked.problem.path, `${checked.problem.problem}`);
+      const value = normaliseValue(raw, strict);
+      if (value === INVALID_VALUE) {
+        const checked = toGravityValue(raw, key, strict);
+        const problem = checked.ok ? { path: key, problem: 'cannot be sent as JSON' } : checked.problem;
+        return reject('invalid_value', problem.path, problem.problem);
       }
-      const value: GravityValue | undefined = checked.value;
       if (value === undefined) continue;
       if (rule === 'number' && typeof value !== 'number') {
         return reject('invalid_operation_value', key, `this operation needs a number, got ${describeType(raw)}`);

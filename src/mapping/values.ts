@@ -43,6 +43,83 @@ export function toGravityValue(
   return { ok: true, value: result === OMIT ? undefined : result };
 }
 
+/** What {@link normaliseValue} returns for a value that cannot be sent; {@link toGravityValue} says why. */
+export const INVALID_VALUE: unique symbol = Symbol('invalid value');
+
+/**
+ * {@link toGravityValue} without the bookkeeping, for the per-record hot path: no result object and no path
+ * strings are made. Returns the value ready for JSON (the same object when nothing changes), `undefined` for
+ * `undefined`, or {@link INVALID_VALUE}, in which case `toGravityValue` gives the problem and its path.
+ */
+export function normaliseValue(value: unknown, strict: boolean): GravityValue | undefined | typeof INVALID_VALUE {
+  const result = fast(value, 0, strict);
+  return result === OMIT ? undefined : result;
+}
+
+type Fast = GravityValue | typeof OMIT | typeof INVALID_VALUE;
+
+function fast(value: unknown, depth: number, strict: boolean): Fast {
+  switch (typeof value) {
+    case 'string':
+      if (strict && value.length * 3 > MAX_STRING_VALUE_BYTES && Buffer.byteLength(value, 'utf8') > MAX_STRING_VALUE_BYTES) {
+        return INVALID_VALUE;
+      }
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : INVALID_VALUE;
+    case 'boolean':
+      return value;
+    case 'undefined':
+      return OMIT;
+    case 'object': {
+      if (value === null) return null;
+      if (depth >= MAX_VALUE_DEPTH) return INVALID_VALUE;
+      if (Array.isArray(value)) return fastArray(value, depth, strict);
+      if (value instanceof Date) return Number.isNaN(value.getTime()) ? INVALID_VALUE : formatGravityDate(value);
+      if (isPlainObject(value)) return fastObject(value, depth, strict);
+      return INVALID_VALUE;
+    }
+    default:
+      return INVALID_VALUE;
+  }
+}
+
+function fastArray(value: readonly unknown[], depth: number, strict: boolean): Fast {
+  if (strict && value.length > MAX_LIST_LENGTH) return INVALID_VALUE;
+  let copy: GravityValue[] | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i];
+    const normalised = fast(item, depth + 1, strict);
+    if (normalised === INVALID_VALUE || normalised === OMIT) return INVALID_VALUE;
+    if (copy === undefined && normalised !== item) copy = value.slice(0, i) as GravityValue[];
+    if (copy !== undefined) copy.push(normalised);
+  }
+  return copy ?? (value as GravityValue[]);
+}
+
+function fastObject(value: Record<string, unknown>, depth: number, strict: boolean): Fast {
+  let copy: Record<string, GravityValue> | undefined;
+  let i = 0;
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    const item = value[key];
+    const normalised = fast(item, depth + 1, strict);
+    if (normalised === INVALID_VALUE) return INVALID_VALUE;
+    if (copy === undefined && normalised !== item) {
+      copy = {};
+      let j = 0;
+      for (const earlier in value) {
+        if (!Object.prototype.hasOwnProperty.call(value, earlier)) continue;
+        if (j++ >= i) break;
+        copy[earlier] = value[earlier] as GravityValue;
+      }
+    }
+    if (copy !== undefined && normalised !== OMIT) copy[key] = normalised;
+    i++;
+  }
+  return copy ?? (value as Record<string, GravityValue>);
+}
+
 function normalise(value: unknown, path: string, depth: number, strict: boolean): Normalised {
   switch (typeof value) {
     case 'string':

@@ -7,7 +7,7 @@
 import { GravityExportError, GravityShutdownError } from '../errors.js';
 import { computeBackoffMillis } from './retry-policy.js';
 import type { BackoffSchedule } from './retry-policy.js';
-import type { SendRequest, SendResult, Transport } from './types.js';
+import type { SendRequest, SendResult } from './types.js';
 
 /** Sleeps `millis`, or less when `signal` aborts. Never rejects. */
 export type SleepFunction = (millis: number, signal?: AbortSignal) => Promise<void>;
@@ -27,6 +27,8 @@ export interface RetryPolicy extends BackoffSchedule {
 /** One retried send: the request and the epoch-millisecond deadline all its attempts share. */
 export interface RetryingSendRequest extends SendRequest {
   readonly deadlineMillis: number;
+  /** Most attempts of this send, when fewer than the policy's `maxAttempts`. */
+  readonly maxAttempts?: number;
   /** Told before each retry (after a retryable result), with the delay about to be waited. */
   readonly onRetry?: (retry: RetryNotice) => void;
 }
@@ -47,8 +49,17 @@ export type RetriedSendResult =
   | (SendResult & { readonly status: 'success' | 'failure'; readonly attempts: number })
   | (SendResult & { readonly status: 'retryable'; readonly attempts: number; readonly gaveUp: GiveUpReason });
 
-export interface RetryingTransport {
-  send(request: RetryingSendRequest): Promise<RetriedSendResult>;
+export interface RetryingTransport<R extends RetryingSendRequest = RetryingSendRequest> {
+  send(request: R): Promise<RetriedSendResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * The one-attempt transport a retrying transport wraps. It is handed the caller's request (with whatever
+ * fields the caller's type adds) and `timeoutMillis` cut to what is left of the deadline.
+ */
+export interface InnerTransport<R extends SendRequest> {
+  send(request: R): Promise<SendResult>;
   close(): Promise<void>;
 }
 
@@ -87,14 +98,18 @@ function abortedResult(attempts: number, signal: AbortSignal | undefined): Retri
  * left of the deadline; a `Retry-After` that ends past the deadline stops retrying at once (the caller decides
  * what happens to the records: report them, or spool them).
  */
-export function createRetryingTransport(inner: Transport, policy: RetryPolicy): RetryingTransport {
+export function createRetryingTransport<R extends RetryingSendRequest = RetryingSendRequest>(
+  inner: InnerTransport<R>,
+  policy: RetryPolicy,
+): RetryingTransport<R> {
   const now = policy.now ?? Date.now;
   const sleep = policy.sleep ?? sleepUnref;
   const random = policy.random ?? Math.random;
 
   return {
-    async send(request: RetryingSendRequest): Promise<RetriedSendResult> {
+    async send(request: R): Promise<RetriedSendResult> {
       const { deadlineMillis, onRetry, signal } = request;
+      const maxAttempts = Math.min(policy.maxAttempts, request.maxAttempts ?? policy.maxAttempts);
       let attempts = 0;
       let lastError: GravityExportError | undefined;
       for (;;) {
@@ -109,7 +124,7 @@ export function createRetryingTransport(inner: Transport, policy: RetryPolicy): 
         if (result.status !== 'success' && isAborted(signal)) return abortedResult(attempts, signal);
         if (result.status !== 'retryable') return { ...result, attempts };
         lastError = result.error;
-        if (attempts >= policy.maxAttempts) return { ...result, attempts, gaveUp: 'attempts' };
+        if (attempts >= maxAttempts) return { ...result, attempts, gaveUp: 'attempts' };
         const delayMillis = result.retryInMillis ?? computeBackoffMillis(attempts, policy, random);
         // Retry-After is the server's word: waiting less would be rude, waiting past the deadline is useless.
         if (now() + delayMillis >= deadlineMillis) return { ...result, attempts, gaveUp: 'deadline' };

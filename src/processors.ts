@@ -1,0 +1,107 @@
+/**
+ * Batch processors sized for analytics traffic (issue 6). The OTel defaults (queue 2,048, batches of 512,
+ * one export at a time) drop most of a burst before it reaches any exporter: the bench (BENCHMARKS.md)
+ * measured 47,440 of a 50,000-record burst dropped at the default processor's queue.
+ */
+import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { GravityLogRecordExporter } from './log-record-exporter.js';
+import type { GravityExporterOptions, GravitySpanExporterOptions } from './options.js';
+import { GravitySpanExporter } from './span-exporter.js';
+
+/** Settings of the OTel batch processor the helpers build; each field overrides its default. */
+export interface GravityProcessorOptions {
+  /** Records (or spans) the processor holds before it drops new ones. @default 65536 */
+  maxQueueSize?: number;
+  /**
+   * Records (or spans) per `export()` call. Keep it at most the exporter's `maxBufferedRecords`.
+   * @default 16384
+   */
+  maxExportBatchSize?: number;
+  /** Longest wait before a partial batch is exported, in milliseconds. @default 500 */
+  scheduledDelayMillis?: number;
+  /** How long the processor waits for one export before it gives up on it, in milliseconds. @default 30000 */
+  exportTimeoutMillis?: number;
+}
+
+/**
+ * The helpers' processor settings, chosen with `npm run bench` (BENCHMARKS.md; README "Performance and
+ * processor settings"):
+ * - `maxQueueSize` 65,536: holds a 50,000-record burst emitted in one tick (S1) with room to spare. A queued
+ *   log record costs ~1–1.5 kB, so a full queue is bounded near 100 MB.
+ * - `maxExportBatchSize` 16,384: the processor exports one batch at a time, and each client's records are
+ *   split across batches, so larger batches make fewer, fuller requests (S1: 7,554 requests at 4,096,
+ *   3,149 at 16,384; the per-client floor is 1,142). It stays below the exporter's `maxBufferedRecords`
+ *   (20,000 by default): a batch larger than that would have its excess dropped.
+ * - `scheduledDelayMillis` 500: at a steady 5,000 records/s (S3, 20 ms answers) 200 ms cost 13% more CPU
+ *   and 45% more requests than 500 ms (p99 emit→accepted 374 vs 786 ms); 1,000 ms saved no more CPU and
+ *   doubled p99 (1.4 s).
+ * - `exportTimeoutMillis` 30,000: above the exporter's `exportDeadlineMillis` (25,000), so the exporter
+ *   reports first.
+ */
+export const GRAVITY_PROCESSOR_DEFAULTS: Readonly<Required<GravityProcessorOptions>> = Object.freeze({
+  maxQueueSize: 65_536,
+  maxExportBatchSize: 16_384,
+  scheduledDelayMillis: 500,
+  exportTimeoutMillis: 30_000,
+});
+
+function resolveProcessorOptions(options: GravityProcessorOptions): Required<GravityProcessorOptions> {
+  const resolved = { ...GRAVITY_PROCESSOR_DEFAULTS };
+  for (const name of Object.keys(GRAVITY_PROCESSOR_DEFAULTS) as Array<keyof GravityProcessorOptions>) {
+    const value = options[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      throw new RangeError(`Configuration: ${name} is invalid, expected a positive integer (actual: ${String(value)})`);
+    }
+    resolved[name] = value;
+  }
+  if (resolved.maxExportBatchSize > resolved.maxQueueSize) {
+    throw new RangeError(
+      `Configuration: maxExportBatchSize is invalid, expected at most maxQueueSize (${resolved.maxQueueSize}) (actual: ${resolved.maxExportBatchSize})`,
+    );
+  }
+  return resolved;
+}
+
+/**
+ * A `BatchLogRecordProcessor` around a `GravityLogRecordExporter` (made from the options given, or the
+ * exporter given, e.g. to keep its `getStats()` at hand), with queue and batch sizes that do
+ * not drop realistic bursts ({@link GRAVITY_PROCESSOR_DEFAULTS}). The processor's own `OTEL_BLRP_*` env vars
+ * do not apply: pass `processorOptions` instead.
+ *
+ * @throws {GravityConfigurationError | TypeError | RangeError} as the exporter's constructor does, and
+ * `RangeError` for a processor setting that is not a positive integer.
+ *
+ * @example
+ * ```ts
+ * import { LoggerProvider } from '@opentelemetry/sdk-logs';
+ * import { createGravityLogRecordProcessor } from 'gravity-otel-exporter';
+ *
+ * const provider = new LoggerProvider({ processors: [createGravityLogRecordProcessor()] }); // GE_ACCESS_TOKEN
+ * ```
+ */
+export function createGravityLogRecordProcessor(
+  exporter: GravityExporterOptions | GravityLogRecordExporter = {},
+  processorOptions: GravityProcessorOptions = {},
+): BatchLogRecordProcessor {
+  const settings = resolveProcessorOptions(processorOptions);
+  const instance = exporter instanceof GravityLogRecordExporter ? exporter : new GravityLogRecordExporter(exporter);
+  return new BatchLogRecordProcessor({ exporter: instance, ...settings });
+}
+
+/**
+ * A `BatchSpanProcessor` around a `GravitySpanExporter` (made from the options given, or the exporter given) with the same settings as
+ * {@link createGravityLogRecordProcessor} (counted in spans: a span carries all its events).
+ * The processor's own `OTEL_BSP_*` env vars do not apply: pass `processorOptions` instead.
+ *
+ * @throws as {@link createGravityLogRecordProcessor}.
+ */
+export function createGravitySpanProcessor(
+  exporter: GravitySpanExporterOptions | GravitySpanExporter = {},
+  processorOptions: GravityProcessorOptions = {},
+): BatchSpanProcessor {
+  const settings = resolveProcessorOptions(processorOptions);
+  const instance = exporter instanceof GravitySpanExporter ? exporter : new GravitySpanExporter(exporter);
+  return new BatchSpanProcessor(instance, settings);
+}

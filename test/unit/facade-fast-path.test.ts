@@ -1,0 +1,68 @@
+/**
+ * GravityAnalytics's common calls skip the mapping (issue 6): what they emit must be exactly what the mapping
+ * path emitted, a copy of the caller's properties, and misuse must still throw the same typed errors.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { formatGravityDate, GravityAnalytics, GravityValidationError } from '../../src/index.js';
+
+let memory: InMemoryLogRecordExporter;
+let provider: LoggerProvider;
+let ge: GravityAnalytics;
+
+beforeEach(() => {
+  memory = new InMemoryLogRecordExporter();
+  provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: memory })] });
+  ge = new GravityAnalytics({ loggerProvider: provider });
+});
+afterEach(() => provider.shutdown());
+
+function bodies(): unknown[] {
+  return memory.getFinishedLogRecords().map((r: ReadableLogRecord) => r.body);
+}
+
+describe('GravityAnalytics common-call path', () => {
+  it('emits a copy: changing the properties object after track does not change the emitted record', () => {
+    const properties: Record<string, string | number | boolean> = { amount: 30, item: 'sword' };
+    ge.track('user-1', 'purchase', properties);
+    properties.amount = 99;
+    properties.extra = true;
+    assert.deepEqual(bodies(), [{ amount: 30, item: 'sword' }]);
+  });
+
+  it('emits the same bodies as the mapping path for clean and normalised calls alike', () => {
+    const when = new Date(2024, 0, 2, 3, 4, 5, 6);
+    ge.setSuperProperties({ app: 'shop' });
+    ge.track('user-1', 'purchase', { amount: 30, tags: ['a'], nested: { n: 1 } });
+    ge.track('user-1', 'purchase', { at: when, 'http.route': '/buy', gone: undefined });
+    ge.userSet('user-1', { plan: 'pro', seen: when });
+    ge.userIncrement('user-1', { coins: 5 });
+    ge.userAppend('user-1', { badges: ['gold'] });
+    assert.deepEqual(bodies(), [
+      { app: 'shop', amount: 30, tags: ['a'], nested: { n: 1 } },
+      { app: 'shop', at: formatGravityDate(when), http_route: '/buy' },
+      { plan: 'pro', seen: formatGravityDate(when) },
+      { coins: 5 },
+      { badges: ['gold'] },
+    ]);
+  });
+
+  it('still throws the typed error naming the field for a bad key, a NaN and a non-numeric increment', () => {
+    const field = (act: () => void): string => {
+      try {
+        act();
+      } catch (error) {
+        assert.ok(error instanceof GravityValidationError);
+        return error.field;
+      }
+      throw new Error('did not throw');
+    };
+    assert.equal(field(() => ge.track('user-1', 'purchase', { 'bad key': 1 })), 'bad key');
+    assert.equal(field(() => ge.track('user-1', 'purchase', { deep: { n: Number.NaN } })), 'deep.n');
+    assert.equal(field(() => ge.userIncrement('user-1', { coins: '5' as unknown as number })), 'coins');
+    assert.equal(field(() => ge.track(' ', 'purchase', {})), 'clientId');
+    assert.deepEqual(bodies(), []);
+  });
+});
