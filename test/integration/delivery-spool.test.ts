@@ -14,6 +14,7 @@ import { exportOnce } from '../helpers/export-once.js';
 import { createTrackRecord } from '../helpers/record-builders.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/spool-child.ts', import.meta.url));
+const PROVIDER_CHILD = fileURLToPath(new URL('../helpers/spool-provider-child.ts', import.meta.url));
 const FAST = { accessToken: 't', retry: { initialBackoffMillis: 10, maxBackoffMillis: 50 } };
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -90,5 +91,36 @@ describe('delivery with a spool', () => {
     cleanups.push(() => exporter.shutdown());
     await emulator.waitForEvents(1000, 30_000);
     assert.deepEqual(seqs(emulator), Array.from({ length: 1000 }, (_, i) => i));
+  });
+  it('delivers all 10,000 records a LoggerProvider emitted during an outage, each once, after a SIGKILL', async () => {
+    const emulator = await emulatorFor();
+    const dir = tempDir();
+    await emulator.setDown(true);
+    // run 1: emit through the real provider and processor helper, forceFlush (= delivered or spooled), SIGKILL
+    const child = spawn(process.execPath, ['--import', 'tsx', PROVIDER_CHILD, emulator.url, dir, '10000', '1000'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => void child.kill('SIGKILL'));
+    const flushed = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`child never flushed: ${out}`)), 60_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('\n')) {
+          clearTimeout(timer);
+          resolve(out.trim());
+        }
+      });
+    });
+    assert.equal(flushed, 'flushed 10000');
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    // run 2: the endpoint is up; a new process using the same directory delivers everything once
+    await emulator.setDown(false);
+    const exporter = new GravityLogRecordExporter({ ...FAST, url: emulator.url, spoolDir: dir });
+    cleanups.push(() => exporter.shutdown());
+    await emulator.waitForEvents(10_000, 60_000);
+    await exporter.forceFlush();
+    assert.deepEqual(seqs(emulator), Array.from({ length: 10_000 }, (_, i) => i));
   });
 });
