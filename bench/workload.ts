@@ -10,42 +10,13 @@
  * per-client counts alone.
  */
 import type { LogRecord } from '@opentelemetry/api-logs';
+import { createSeededRandom } from '../src/emulator/faults.js';
+import { toProfileEventName, USER_OPERATIONS } from '../src/mapping/user-operation.js';
+import type { UserOperation } from '../src/mapping/user-operation.js';
 
-export type BenchUserOp =
-  | 'set'
-  | 'set_once'
-  | 'increment'
-  | 'max'
-  | 'min'
-  | 'append'
-  | 'uniq_append'
-  | 'unset'
-  | 'delete';
-
-/** Every operation kind, drawn uniformly for the 20% of user operations. */
-export const BENCH_USER_OPS: readonly BenchUserOp[] = [
-  'set',
-  'set_once',
-  'increment',
-  'max',
-  'min',
-  'append',
-  'uniq_append',
-  'unset',
-  'delete',
-];
-
-const PROFILE_EVENT: Readonly<Record<BenchUserOp, string>> = {
-  set: 'profile_set',
-  set_once: 'profile_set_once',
-  increment: 'profile_increment',
-  max: 'profile_number_max',
-  min: 'profile_number_min',
-  append: 'profile_append',
-  uniq_append: 'profile_uniq_append',
-  unset: 'profile_unset',
-  delete: 'profile_delete',
-};
+/** The user-property operations, drawn uniformly for the 20% of user operations. */
+export type BenchUserOp = UserOperation;
+export const BENCH_USER_OPS: readonly BenchUserOp[] = USER_OPERATIONS;
 
 /** How a record carries the markers: as numbers, as one-element arrays, or not at all. */
 export type MarkerForm = 'scalar' | 'array' | 'none';
@@ -75,17 +46,8 @@ export interface WorkloadOptions {
   readonly trackShare?: number;
 }
 
-/** Seeded PRNG (mulberry32): uniform floats in [0, 1). */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (mulberry32, the emulator's): uniform floats in [0, 1). */
+export const createRandom = createSeededRandom;
 
 /** Draws ranks 0..k−1 with P(rank r) ∝ 1 / (r + 1)^exponent, by binary search over the CDF. */
 export function createZipf(k: number, exponent: number, random: () => number): () => number {
@@ -247,5 +209,5 @@ export function toWireEvent(record: BenchRecord, timeMillis: number, libVersion:
   if (record.userOp === 'delete') properties = {};
   else if (record.userOp === 'unset') properties = Object.fromEntries((record.body as string[]).map((k) => [k, 0]));
   else properties = { ...(record.body as Record<string, unknown>) };
-  return { type: 'profile', event: PROFILE_EVENT[record.userOp], time: timeMillis, time_free: false, properties };
+  return { type: 'profile', event: toProfileEventName(record.userOp), time: timeMillis, time_free: false, properties };
 }
