@@ -1,6 +1,7 @@
 /** examples/quickstart.ts is what `npm start` runs: it must deliver every record it emits and print them. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { PROFILE_EVENT_NAMES } from '../../src/mapping/rules.js';
 import { runExample } from '../helpers/run-example.js';
 
 describe('quickstart example (npm start)', () => {
@@ -8,19 +9,7 @@ describe('quickstart example (npm start)', () => {
     const stdout = await runExample('examples/quickstart.ts');
 
     assert.match(stdout, /received 11 records:/);
-    for (const event of [
-      'purchase',
-      'level_up',
-      'profile_set',
-      'profile_set_once',
-      'profile_increment',
-      'profile_number_max',
-      'profile_number_min',
-      'profile_append',
-      'profile_uniq_append',
-      'profile_unset',
-      'profile_delete',
-    ]) {
+    for (const event of ['purchase', 'level_up', ...PROFILE_EVENT_NAMES]) {
       assert.match(stdout, new RegExp(`'${event}'`), `the table lists ${event}`);
     }
     assert.match(stdout, /"item_sku":"sword-01"/);
