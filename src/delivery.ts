@@ -1,8 +1,9 @@
 /**
  * Delivery of request batches (issue 4): bounded concurrency per attempt, retries through the retrying
  * transport under one deadline, 413 splits, background waits for client initialisation (`code` 2000,
- * delivery/parking.ts), a cap on records held in memory (delivery/units.ts), and the hand-off to the durable
- * spool and its replay (delivery/replay.ts). The export pipeline owns one of these.
+ * delivery/parking.ts), a cap on records held in memory (delivery/units.ts), one queue of waiting batches and
+ * one pool of workers shared by all exports (delivery/lanes.ts), and the hand-off to the durable spool and its
+ * replay (delivery/replay.ts). The export pipeline owns one of these.
  */
 import { splitBatch } from './batching.js';
 import type { RequestBatch } from './batching.js';
@@ -11,7 +12,9 @@ import { createParking } from './delivery/parking.js';
 import type { Settled } from './delivery/parking.js';
 import { replayBatches } from './delivery/replay.js';
 import type { ReplayReport } from './delivery/replay.js';
-import { abandonReason, CODE_BUFFER_FULL, Gate, HeldUnits, isAbandoned, signalOf, Slots, wasDroppedForRoom } from './delivery/units.js';
+import { addEntry, createLane, LaneQueue, settle } from './delivery/lanes.js';
+import type { ExportJob, Lane } from './delivery/lanes.js';
+import { abandonReason, CODE_BUFFER_FULL, HeldUnits, isAbandoned, signalOf, Slots, wasDroppedForRoom } from './delivery/units.js';
 import type { PendingSummary, Unit } from './delivery/units.js';
 import { encodeBody, toPayloadJson } from './encode.js';
 import { GravityClientNotInitialisedError, GravityExportError, GravityHttpError, GravityShutdownError } from './errors.js';
@@ -57,10 +60,11 @@ export interface Delivery {
 }
 
 /**
- * Batches beyond this many per connection wait as plain data, before any retry machinery (promises, signals,
- * listeners: several kB each) exists for them; measured at ~7 kB per waiting one-record batch without it.
+ * Workers (shared by all exports) per connection: a worker waiting out a retry's backoff holds no connection.
+ * Batches beyond what the workers hold wait as plain data in delivery/lanes.ts, before any retry machinery
+ * (promises, signals, listeners: several kB each) exists for them.
  */
-const ACTIVE_UNITS_PER_CONNECTION = 4;
+const WORKERS_PER_CONNECTION = 4;
 /** The body is made once a connection slot is free (see `sendWithSlot`). */
 const NOT_ENCODED_YET = Buffer.alloc(0);
 
@@ -73,9 +77,12 @@ interface UnitSendRequest extends RetryingSendRequest {
 export function createDelivery(deps: DeliveryDependencies): Delivery {
   const { config, transport, stats, now, sleep, random, spool } = deps;
   const slots = new Slots(config.maxConcurrentRequests);
-  const activeLimit = ACTIVE_UNITS_PER_CONNECTION * config.maxConcurrentRequests;
-  const gate = new Gate(activeLimit);
-  const held = new HeldUnits(config.maxBufferedRecords, stats);
+  const activeLimit = WORKERS_PER_CONNECTION * config.maxConcurrentRequests;
+  const queue = new LaneQueue();
+  let workers = 0;
+  const held = new HeldUnits(config.maxBufferedRecords, stats, settleAbandoned);
+  // Made once, not in `deliver`: see HeldUnits' error for the same cause.
+  const overCapOnTheWire = new GravityExportError(`over maxBufferedRecords (${config.maxBufferedRecords}) with every held record on the wire`, CODE_BUFFER_FULL);
   const compression = config.debug ? 'none' : config.compression;
   // With a spool, the first retryable failure goes to disk at once: a crash mid-outage then loses nothing.
   const maxAttempts = spool === undefined ? config.retry.maxAttempts : 1;
@@ -177,9 +184,8 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     return [{ outcome: 'failed', clientId: batch.clientId, records, error }];
   }
 
+  /** Sends one batch a worker took and settles every record of it; never rejects. */
   async function deliverOne(unit: Unit, batch: RequestBatch, deadlineMillis: number): Promise<Settled[]> {
-    const entering = gate.enter();
-    if (entering !== undefined) await entering;
     try {
       if (isAbandoned(unit)) return [await toSpoolOr('dropped', batch, abandonReason(unit))];
       return await send(unit, batch, deadlineMillis);
@@ -188,45 +194,59 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       stats.failed += batch.eventJson.length;
       return [{ outcome: 'failed', clientId: batch.clientId, records: batch.eventJson.length, error: error as Error }];
     } finally {
-      gate.leave();
       if (unit.state !== 'parked') held.release(unit);
     }
   }
 
-  return {
-    async deliver(batches, deadlineMillis) {
-      const incoming = batches.reduce((n, b) => n + b.eventJson.length, 0);
-      let room = held.makeRoom(incoming);
-      const settled: Settled[][] = new Array<Settled[]>(batches.length);
-      const dropping: Array<Promise<void>> = [];
-      // One lane per client: its batches go one after the other, so its records arrive in emit order.
-      // A bounded set of workers drains the lanes: no promise exists for a batch until a worker takes it.
-      const lanes = new Map<string, Array<{ index: number; unit: Unit }>>();
-      for (let index = 0; index < batches.length; index++) {
-        const batch = batches[index]!;
-        const records = batch.eventJson.length;
-        if (records > room) {
-          const error = new GravityExportError(`over maxBufferedRecords (${config.maxBufferedRecords}) with every held record on the wire`, CODE_BUFFER_FULL);
-          dropping.push(toSpoolOr('dropped', batch, error).then((s) => void (settled[index] = [s])));
-          continue;
+  /** Settles, at once, a unit abandoned before any worker took it (memory cap or shutdown). */
+  function settleAbandoned(unit: Unit): void {
+    const entry = queue.take(unit);
+    if (entry === undefined) return;
+    void deliverOne(unit, entry.batch, entry.job.deadlineMillis).then((settled) => settle(entry.job, entry.index, settled));
+  }
+
+  /** One of at most `activeLimit` workers shared by all exports: takes the oldest lane until none is left. */
+  async function work(): Promise<void> {
+    try {
+      for (let lane = queue.shift(); lane !== undefined; lane = queue.shift()) {
+        for (let entry = queue.nextOf(lane); entry !== undefined; entry = queue.nextOf(lane)) {
+          settle(entry.job, entry.index, await deliverOne(entry.unit, entry.batch, entry.job.deadlineMillis));
         }
-        room -= records;
-        const unit: Unit = { clientId: batch.clientId, records, state: 'queued' };
-        held.hold(unit);
-        const lane = lanes.get(batch.clientId);
-        if (lane === undefined) lanes.set(batch.clientId, [{ index, unit }]);
-        else lane.push({ index, unit });
       }
-      const queue = [...lanes.values()];
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < queue.length) {
-          for (const { index, unit } of queue[next++]!) settled[index] = await deliverOne(unit, batches[index]!, deadlineMillis);
+    } finally {
+      workers--;
+    }
+  }
+
+  return {
+    deliver(batches, deadlineMillis) {
+      if (batches.length === 0) return Promise.resolve([]);
+      return new Promise<Settled[]>((resolve) => {
+        const job: ExportJob = { settled: new Array<Settled[]>(batches.length), remaining: batches.length, deadlineMillis, resolve };
+        const incoming = batches.reduce((n, b) => n + b.eventJson.length, 0);
+        let room = held.makeRoom(incoming);
+        // One lane per client: its batches go one after the other, so its records arrive in emit order.
+        const lanes = new Map<string, Lane>();
+        for (let index = 0; index < batches.length; index++) {
+          const batch = batches[index]!;
+          const records = batch.eventJson.length;
+          if (records > room) {
+            void toSpoolOr('dropped', batch, overCapOnTheWire).then((settled) => settle(job, index, [settled]));
+            continue;
+          }
+          room -= records;
+          const unit: Unit = { clientId: batch.clientId, records, state: 'queued' };
+          held.hold(unit);
+          let lane = lanes.get(batch.clientId);
+          if (lane === undefined) lanes.set(batch.clientId, (lane = createLane()));
+          addEntry(lane, unit, batch, job, index);
         }
-      };
-      const workers = Math.min(queue.length, activeLimit);
-      await Promise.all([...dropping, ...Array.from({ length: workers }, worker)]);
-      return settled.flat();
+        for (const lane of lanes.values()) queue.push(lane);
+        while (workers < activeLimit && !queue.isEmpty()) {
+          workers++;
+          void work();
+        }
+      });
     },
 
     pending: (includeParked) => held.pending(includeParked),

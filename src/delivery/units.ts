@@ -1,7 +1,6 @@
 /**
  * What delivery holds in memory: one unit per request batch, the cap on the records they hold
- * (`maxBufferedRecords`: the oldest units not on the wire are abandoned first), and the two gates in front of
- * the connection pool.
+ * (`maxBufferedRecords`: the oldest units not on the wire are abandoned first), and the connection slots.
  */
 import { GravityExportError } from '../errors.js';
 import type { StatsRecorder } from '../stats.js';
@@ -59,10 +58,19 @@ export class HeldUnits {
   private readonly _live = new Set<Unit>();
   private readonly _maxRecords: number;
   private readonly _stats: StatsRecorder;
+  private readonly _onAbandon: (unit: Unit) => void;
+  /**
+   * Made once: an error keeps the functions on its stack alive until its stack is read, and with them their
+   * closures' data; one made per drop kept whole exports' batches alive for as long as its records' results.
+   */
+  private readonly _overCap: Error;
 
-  constructor(maxRecords: number, stats: StatsRecorder) {
+  /** `onAbandon` is told of each unit the cap or `abortAll` abandons (a unit not started yet is settled there). */
+  constructor(maxRecords: number, stats: StatsRecorder, onAbandon: (unit: Unit) => void) {
     this._maxRecords = maxRecords;
     this._stats = stats;
+    this._onAbandon = onAbandon;
+    this._overCap = new GravityExportError(`over maxBufferedRecords (${maxRecords})`, CODE_BUFFER_FULL);
   }
 
   hold(unit: Unit): void {
@@ -84,7 +92,8 @@ export class HeldUnits {
       if (held + incoming <= this._maxRecords) break;
       if (unit.state === 'sending' || isAbandoned(unit)) continue;
       held -= unit.records;
-      abortUnit(unit, new GravityExportError(`over maxBufferedRecords (${this._maxRecords})`, CODE_BUFFER_FULL));
+      abortUnit(unit, this._overCap);
+      this._onAbandon(unit);
     }
     return this._maxRecords - held;
   }
@@ -105,28 +114,10 @@ export class HeldUnits {
   }
 
   abortAll(reason: Error): void {
-    for (const unit of this._live) abortUnit(unit, reason);
-  }
-}
-
-/** A FIFO gate: at most `limit` holders at once. */
-export class Gate {
-  private _free: number;
-  private readonly _waiters: Array<() => void> = [];
-  constructor(limit: number) {
-    this._free = limit;
-  }
-  enter(): Promise<void> | undefined {
-    if (this._free > 0) {
-      this._free--;
-      return undefined;
+    for (const unit of this._live) {
+      abortUnit(unit, reason);
+      this._onAbandon(unit);
     }
-    return new Promise<void>((resolve) => this._waiters.push(resolve));
-  }
-  leave(): void {
-    const next = this._waiters.shift();
-    if (next !== undefined) next();
-    else this._free++;
   }
 }
 
