@@ -82,12 +82,14 @@ export function groupSerialisedIntoBatches(records: Iterable<SerialisedRecord>, 
       batch = undefined;
     }
     if (batch === undefined) {
-      batch = { clientId: record.clientId, clientIp: record.clientIp ?? undefined, clientUa: record.clientUa ?? undefined, eventJson: [], bytes: 0 };
+      // Made with its first item: an empty array that is pushed to reserves room for 17 (most batches hold one).
+      batch = { clientId: record.clientId, clientIp: record.clientIp ?? undefined, clientUa: record.clientUa ?? undefined, eventJson: [json], bytes };
       open.set(key, batch);
       batches.push(batch);
+    } else {
+      batch.eventJson.push(json);
+      batch.bytes += bytes + 1;
     }
-    batch.eventJson.push(json);
-    batch.bytes += bytes + (batch.eventJson.length > 1 ? 1 : 0);
   }
   return { batches, oversized };
 }

@@ -169,14 +169,15 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
   }
 
   /** Groups, reports rejections and delivers what one export collected; resolves with its one result. */
-  async function deliverCollected(collected: Collected): Promise<ExportResult> {
+  function deliverCollected(collected: Collected): Promise<ExportResult> {
     const { records, rejections, count } = collected;
     stats.received += count;
     const { batches, oversized } = groupSerialisedIntoBatches(records, limits);
     reportRejections(rejections.concat(oversized), count);
-    if (batches.length === 0) return { code: ExportResultCode.SUCCESS };
+    if (batches.length === 0) return Promise.resolve({ code: ExportResultCode.SUCCESS });
     log.debug(`exporting ${records.length - oversized.length} records in ${batches.length} requests`);
-    return toExportResult(await delivery.deliver(batches, now() + config.exportDeadlineMillis));
+    // Not an async function: its frame would keep the mapped records alive while delivery waits.
+    return delivery.deliver(batches, now() + config.exportDeadlineMillis).then(toExportResult);
   }
 
   /**
