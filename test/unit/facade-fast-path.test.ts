@@ -4,23 +4,22 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { formatGravityDate, GravityAnalytics, GravityValidationError } from '../../src/index.js';
+import { formatGravityDate, GravityValidationError } from '../../src/index.js';
+import type { GravityAnalytics } from '../../src/index.js';
+import { createFacadeOverMemory } from '../helpers/facade-memory.js';
+import type { FacadeOverMemory } from '../helpers/facade-memory.js';
 
-let memory: InMemoryLogRecordExporter;
-let provider: LoggerProvider;
+let facade: FacadeOverMemory;
 let ge: GravityAnalytics;
 
 beforeEach(() => {
-  memory = new InMemoryLogRecordExporter();
-  provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: memory })] });
-  ge = new GravityAnalytics({ loggerProvider: provider });
+  facade = createFacadeOverMemory();
+  ge = facade.ge;
 });
-afterEach(() => provider.shutdown());
+afterEach(() => facade.provider.shutdown());
 
 function bodies(): unknown[] {
-  return memory.getFinishedLogRecords().map((r: ReadableLogRecord) => r.body);
+  return facade.records().map((r) => r.body);
 }
 
 describe('GravityAnalytics common-call path', () => {

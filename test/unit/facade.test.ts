@@ -5,25 +5,25 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { logs } from '@opentelemetry/api-logs';
-import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { LoggerProvider, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { formatGravityDate, GravityAnalytics, GravityExportError, GravityValidationError } from '../../src/index.js';
 import { mapLogRecord } from '../../src/mapping/map-log-record.js';
+import { createFacadeOverMemory } from '../helpers/facade-memory.js';
+import type { FacadeOverMemory } from '../helpers/facade-memory.js';
 import { createMappingContext } from '../helpers/record-builders.js';
 
-let memory: InMemoryLogRecordExporter;
+let facade: FacadeOverMemory;
 let provider: LoggerProvider;
 let ge: GravityAnalytics;
 
 beforeEach(() => {
-  memory = new InMemoryLogRecordExporter();
-  provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: memory })] });
-  ge = new GravityAnalytics({ loggerProvider: provider });
+  facade = createFacadeOverMemory();
+  ({ ge, provider } = facade);
 });
 afterEach(() => provider.shutdown());
 
 function emitted(): ReadableLogRecord[] {
-  return memory.getFinishedLogRecords();
+  return facade.records();
 }
 
 function only(): ReadableLogRecord {
