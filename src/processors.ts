@@ -87,8 +87,15 @@ export function createGravityLogRecordProcessor(
 ): BatchLogRecordProcessor {
   const settings = resolveProcessorOptions(processorOptions);
   const instance = exporter instanceof GravityLogRecordExporter ? exporter : new GravityLogRecordExporter(exporter);
-  return new BatchLogRecordProcessor({ exporter: instance, ...settings });
+  // sdk-logs before 0.220 takes (exporter, config); from 0.220 on, one options object holding the exporter.
+  // This argument reads right either way: as options ({ exporter, ...settings }) or, through its prototype, as
+  // the exporter itself (its methods run with the instance's fields).
+  const exporterOrOptions: object = Object.assign(Object.create(instance) as object, { exporter: instance, ...settings });
+  return new (BatchLogRecordProcessor as unknown as AnyBatchLogRecordProcessor)(exporterOrOptions, settings);
 }
+
+/** Both constructor shapes of `BatchLogRecordProcessor` across the supported sdk-logs releases. */
+type AnyBatchLogRecordProcessor = new (exporterOrOptions: object, config?: object) => BatchLogRecordProcessor;
 
 /**
  * A `BatchSpanProcessor` around a `GravitySpanExporter` (made from the options given, or the exporter given) with the same settings as
