@@ -95,7 +95,8 @@ function checkRecord(item: unknown, path: string, context: ValidationContext, er
     return;
   }
   const operation = type === 'profile' && typeof event === 'string' ? event : undefined;
-  checkProperties(properties, operation, `${path}.properties`, errors);
+  // profile_delete's properties mean nothing to the service; the official SDKs send {}, {"":""} (Go) or $lib (PHP).
+  if (operation !== 'profile_delete' || context.strict) checkProperties(properties, operation, `${path}.properties`, errors);
   if (context.strict) checkStrictRecord(properties, type, `${path}.properties`, errors);
 }
 
@@ -116,13 +117,16 @@ function checkTime(time: unknown, timeFree: boolean, path: string, nowMillis: nu
   }
 }
 
+const SDK_METADATA_KEYS: ReadonlySet<string> = new Set(['$lib', '$lib_version']);
+
 function checkProperties(properties: JsonObject, operation: string | undefined, path: string, errors: string[]): void {
   for (const [key, value] of Object.entries(properties)) {
     const keyPath = propertyPath(path, key);
     if (!isGravityKey(key)) {
       errors.push(`${keyPath}: key does not match the key rule ${GRAVITY_KEY_PATTERN.source}`);
     }
-    if (operation === undefined) continue;
+    // $lib/$lib_version are SDK metadata, not operands (PHP adds them to every profile record).
+    if (operation === undefined || SDK_METADATA_KEYS.has(key)) continue;
     if (NUMERIC_PROFILE_EVENTS.has(operation) && (typeof value !== 'number' || !Number.isFinite(value))) {
       const actual = typeof value === 'number' ? `non-finite number ${value}` : describeType(value);
       errors.push(`${keyPath}: ${operation} needs a number, got ${actual}`);
