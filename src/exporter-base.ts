@@ -11,10 +11,11 @@ import type { GravityExporterStats } from './stats.js';
  */
 export abstract class GravityExporterBase {
   protected readonly _pipeline: ExportPipeline;
+  private readonly _unregisterSelfMetrics: () => void;
 
   protected constructor(options: GravityExporterOptions, signal: 'logs' | 'spans') {
     this._pipeline = createExportPipeline(resolveConfig(options));
-    registerSelfMetrics(options.meterProvider, signal, () => this._pipeline.getStats());
+    this._unregisterSelfMetrics = registerSelfMetrics(options.meterProvider, signal, () => this._pipeline.getStats());
   }
 
   /**
@@ -26,11 +27,12 @@ export abstract class GravityExporterBase {
   }
 
   /**
-   * Drains what is in flight (at most `exportDeadlineMillis`), then closes the spool and the connections.
-   * Idempotent; later exports fail at once.
+   * Drains what is in flight (at most `exportDeadlineMillis`), then closes the spool and the connections and
+   * unregisters the self-metrics. Idempotent; later exports fail at once.
    */
   shutdown(): Promise<void> {
-    return this._pipeline.shutdown();
+    // The final counts stay readable through getStats(); a meter keeps reporting only live exporters.
+    return this._pipeline.shutdown().finally(this._unregisterSelfMetrics);
   }
 
   /** A snapshot of the counters: received, ignored, rejected (per reason), sent, failed, retried, dropped... */

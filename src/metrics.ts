@@ -2,7 +2,7 @@
  * Self-observability: an exporter's counters (stats.ts) as OTel observable instruments on a user-given
  * `MeterProvider`. The instruments read one `getStats()` snapshot per collection; nothing is counted twice.
  */
-import type { MeterProvider, ObservableCounter, ObservableGauge } from '@opentelemetry/api';
+import type { BatchObservableCallback, MeterProvider, ObservableCounter, ObservableGauge } from '@opentelemetry/api';
 import type { GravityExporterStats } from './stats.js';
 import { VERSION } from './version.js';
 
@@ -27,14 +27,14 @@ const COUNTERS: ReadonlyArray<readonly [CounterField, string]> = [
 /**
  * Registers `gravity_exporter.records.<field>` observable counters (`.rejected` with a `reason` attribute),
  * `gravity_exporter.requests`, and the gauge `gravity_exporter.records.buffered`, each with attribute
- * `exporter`. Does nothing without a provider.
+ * `exporter`. Does nothing without a provider. Returns what unregisters them (the exporter's shutdown calls it).
  */
 export function registerSelfMetrics(
   meterProvider: MeterProvider | undefined,
   exporter: ExporterKind,
   readStats: () => GravityExporterStats,
-): void {
-  if (meterProvider === undefined) return;
+): () => void {
+  if (meterProvider === undefined) return () => undefined;
   const meter = meterProvider.getMeter(SELF_METRICS_METER_NAME, VERSION);
   const unit = '{record}';
   const counters = COUNTERS.map(
@@ -51,7 +51,7 @@ export function registerSelfMetrics(
   });
   const observables: Array<ObservableCounter | ObservableGauge> = [...counters.map(([, counter]) => counter), rejected, requests, buffered];
   const attributes = Object.freeze({ exporter });
-  meter.addBatchObservableCallback((result) => {
+  const observe: BatchObservableCallback = (result) => {
     const stats = readStats();
     for (const [field, counter] of counters) result.observe(counter, stats[field] ?? 0, attributes);
     for (const [reason, count] of Object.entries(stats.rejectedByReason)) {
@@ -59,5 +59,7 @@ export function registerSelfMetrics(
     }
     result.observe(requests, stats.requests, attributes);
     result.observe(buffered, stats.buffered ?? 0, attributes);
-  }, observables);
+  };
+  meter.addBatchObservableCallback(observe, observables);
+  return () => meter.removeBatchObservableCallback(observe, observables);
 }
