@@ -45,18 +45,13 @@ function groupKey(record: SerialisedRecord): string {
   return `${record.clientId}\u0000${record.clientIp ?? ''}\u0000${record.clientUa ?? ''}`;
 }
 
-export function groupIntoBatches(records: Iterable<GravityRecord>, limits: BatchLimits): Batching {
-  return groupSerialisedIntoBatches(serialise(records), limits);
+/** A mapped record as the wire and the spool carry it: its event serialised once, here. */
+export function serialiseRecord(record: GravityRecord): SerialisedRecord {
+  return { clientId: record.clientId, clientIp: record.clientIp, clientUa: record.clientUa, eventJson: JSON.stringify(record.event) };
 }
 
-function* serialise(records: Iterable<GravityRecord>): Iterable<SerialisedRecord> {
-  for (const record of records) {
-    yield { clientId: record.clientId, clientIp: record.clientIp, clientUa: record.clientUa, eventJson: JSON.stringify(record.event) };
-  }
-}
-
-/** {@link groupIntoBatches} for records that are already serialised (replayed from the spool). */
-export function groupSerialisedIntoBatches(records: Iterable<SerialisedRecord>, limits: BatchLimits): Batching {
+/** Groups serialised records (fresh from an export, or replayed from the spool) into request batches. */
+export function groupIntoBatches(records: Iterable<SerialisedRecord>, limits: BatchLimits): Batching {
   const open = new Map<string, RequestBatch>();
   const batches: RequestBatch[] = [];
   const oversized: Rejection[] = [];

@@ -5,7 +5,7 @@
  */
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
-import { groupSerialisedIntoBatches } from './batching.js';
+import { groupIntoBatches, serialiseRecord } from './batching.js';
 import type { SerialisedRecord } from './batching.js';
 import type { ResolvedConfig } from './config.js';
 import { createDelivery } from './delivery.js';
@@ -161,8 +161,7 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
     if (result === undefined) {
       stats.ignored++;
     } else if (result.ok) {
-      const { clientId, clientIp, clientUa, event } = result.value;
-      into.records.push({ clientId, clientIp, clientUa, eventJson: JSON.stringify(event) });
+      into.records.push(serialiseRecord(result.value));
     } else {
       into.rejections.push(result);
     }
@@ -172,7 +171,7 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
   function deliverCollected(collected: Collected): Promise<ExportResult> {
     const { records, rejections, count } = collected;
     stats.received += count;
-    const { batches, oversized } = groupSerialisedIntoBatches(records, limits);
+    const { batches, oversized } = groupIntoBatches(records, limits);
     reportRejections(rejections.concat(oversized), count);
     if (batches.length === 0) return Promise.resolve({ code: ExportResultCode.SUCCESS });
     log.debug(`exporting ${records.length - oversized.length} records in ${batches.length} requests`);

@@ -5,7 +5,7 @@
  * and it stops on `close()`, so it never keeps a process alive.
  */
 import { setMaxListeners } from 'node:events';
-import { groupSerialisedIntoBatches, toSerialisedRecords } from './batching.js';
+import { groupIntoBatches, toSerialisedRecords } from './batching.js';
 import type { BatchLimits, RequestBatch } from './batching.js';
 import type { Delivery, SpoolSink } from './delivery.js';
 import { createLogger } from './diag.js';
@@ -76,7 +76,7 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
         await sleepUnref(IDLE_POLL_MILLIS, stop.signal);
         continue;
       }
-      const { batches, oversized } = groupSerialisedIntoBatches(batch.records, options.limits);
+      const { batches, oversized } = groupIntoBatches(batch.records, options.limits);
       if (oversized.length > 0) log.warn(`${oversized.length} spooled records are over maxBatchBytes and were discarded`);
       const report = await delivery.replay(batches, options.now() + options.roundDeadlineMillis, stop.signal);
       if (report.undelivered.length === 0) {
