@@ -12,9 +12,9 @@ import {
   PROFILE_EVENT_NAMES,
   TIME_WINDOW_FUTURE_MILLIS,
   TIME_WINDOW_PAST_MILLIS,
-  isGravityKey,
   isProfileEventName,
 } from '../mapping/rules.js';
+import { isValidGravityKey } from '../mapping/keys.js';
 
 /** What the validator needs to know besides the body. */
 export interface ValidationContext {
@@ -77,7 +77,7 @@ function checkRecord(item: unknown, path: string, context: ValidationContext, er
   }
   if (typeof event !== 'string') {
     errors.push(`${path}.event: expected a string, got ${describeType(event)}`);
-  } else if (type === 'track' && !isGravityKey(event)) {
+  } else if (type === 'track' && !isValidGravityKey(event)) {
     errors.push(`${path}.event: ${JSON.stringify(event)} does not match the key rule ${GRAVITY_KEY_PATTERN.source}`);
   } else if (type === 'profile' && !isProfileEventName(event)) {
     errors.push(
@@ -122,7 +122,7 @@ const SDK_METADATA_KEYS: ReadonlySet<string> = new Set(['$lib', '$lib_version'])
 function checkProperties(properties: JsonObject, operation: string | undefined, path: string, errors: string[]): void {
   for (const [key, value] of Object.entries(properties)) {
     const keyPath = propertyPath(path, key);
-    if (!isGravityKey(key)) {
+    if (!isValidGravityKey(key)) {
       errors.push(`${keyPath}: key does not match the key rule ${GRAVITY_KEY_PATTERN.source}`);
     }
     // $lib/$lib_version are SDK metadata, not operands (PHP adds them to every profile record).

@@ -236,7 +236,7 @@ function collectKeyList(keys: readonly unknown[], into: GravityProperties): Reje
       return reject('invalid_key', `body[${i}]`, `unset takes property names, got ${describeType(key)}`);
     }
     const gravityKey = toGravityKey(key);
-    if (!GRAVITY_KEY_PATTERN.test(gravityKey)) {
+    if (!isValidGravityKey(gravityKey)) {
       return reject('invalid_key', `body[${i}]`, `${JSON.stringify(key)} does not fit ${GRAVITY_KEY_PATTERN}`);
     }
     into[gravityKey] = 0;

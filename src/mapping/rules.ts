@@ -48,10 +48,6 @@ export const NUMERIC_PROFILE_EVENTS: ReadonlySet<string> = new Set([
 /** Profile operations whose values must be arrays. */
 export const ARRAY_PROFILE_EVENTS: ReadonlySet<string> = new Set(['profile_append', 'profile_uniq_append']);
 
-export function isGravityKey(key: string): boolean {
-  return GRAVITY_KEY_PATTERN.test(key);
-}
-
 export function isProfileEventName(name: string): name is ProfileEventName {
   return (PROFILE_EVENT_NAMES as readonly string[]).includes(name);
 }
