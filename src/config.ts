@@ -1,7 +1,7 @@
 /** Resolves options, env and defaults into one frozen configuration (style guide §2.4). */
 import { COLLECT_PATH, MAX_RECORDS_PER_REQUEST } from './mapping/rules.js';
-import { createLogger, redact, registerSecret } from './diag.js';
-import { GravityConfigurationError } from './errors.js';
+import { createLogger, registerSecret } from './diag.js';
+import { GravityConfigurationError, invalidConfiguration } from './errors.js';
 import { checkTrackProperties, isPropertyMap } from './facade/validate.js';
 import type { GravityCompression, GravityExporterOptions } from './options.js';
 
@@ -68,10 +68,6 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const log = createLogger('config');
 
-function invalid(name: string, rule: string, actual: unknown): string {
-  // Thrown errors do not pass through the redacting logger: a token pasted into the wrong setting stays out.
-  return redact(`Configuration: ${name} is invalid, expected ${rule} (actual: ${String(actual)})`);
-}
 
 function envValue(env: Env, name: string): string | undefined {
   const value = env[name];
@@ -116,27 +112,27 @@ function integer(
   const rule = `an integer from ${min} to ${max}`;
   const ok = (n: number): boolean => Number.isInteger(n) && n >= min && n <= max;
   if (fromCode !== undefined) {
-    if (typeof fromCode !== 'number' || !ok(fromCode)) throw new RangeError(invalid(name, rule, fromCode));
+    if (typeof fromCode !== 'number' || !ok(fromCode)) throw new RangeError(invalidConfiguration(name, rule, fromCode));
     return fromCode;
   }
   const raw = envName === undefined ? undefined : envValue(env, envName);
   if (raw !== undefined) {
     const parsed = Number(raw);
     if (/^\d+$/.test(raw) && ok(parsed)) return parsed;
-    log.warn(`${invalid(envName!, rule, raw)}; using ${fallback}`);
+    log.warn(`${invalidConfiguration(envName!, rule, raw)}; using ${fallback}`);
   }
   return fallback;
 }
 
 function boolean(name: string, envName: string, fromCode: boolean | undefined, env: Env, fallback: boolean): boolean {
   if (fromCode !== undefined) {
-    if (typeof fromCode !== 'boolean') throw new TypeError(invalid(name, 'a boolean', fromCode));
+    if (typeof fromCode !== 'boolean') throw new TypeError(invalidConfiguration(name, 'a boolean', fromCode));
     return fromCode;
   }
   const raw = envValue(env, envName);
   if (raw === 'true') return true;
   if (raw === 'false') return false;
-  if (raw !== undefined) log.warn(`${invalid(envName, 'true or false', raw)}; using ${fallback}`);
+  if (raw !== undefined) log.warn(`${invalidConfiguration(envName, 'true or false', raw)}; using ${fallback}`);
   return fallback;
 }
 
@@ -144,12 +140,12 @@ function compression(fromCode: GravityCompression | undefined, env: Env): Gravit
   const rule = '"gzip", "none" or "auto"';
   const isCompression = (value: unknown): value is GravityCompression => value === 'gzip' || value === 'none' || value === 'auto';
   if (fromCode !== undefined) {
-    if (!isCompression(fromCode)) throw new TypeError(invalid('compression', rule, fromCode));
+    if (!isCompression(fromCode)) throw new TypeError(invalidConfiguration('compression', rule, fromCode));
     return fromCode;
   }
   const raw = envValue(env, 'GE_COMPRESSION')?.toLowerCase();
   if (isCompression(raw)) return raw;
-  if (raw !== undefined) log.warn(`${invalid('GE_COMPRESSION', rule, raw)}; using ${DEFAULTS.compression}`);
+  if (raw !== undefined) log.warn(`${invalidConfiguration('GE_COMPRESSION', rule, raw)}; using ${DEFAULTS.compression}`);
   return DEFAULTS.compression;
 }
 
@@ -163,19 +159,19 @@ function endpointAndToken(options: GravityExporterOptions, env: Env): { endpoint
   if (options.url !== undefined) {
     fromCode = typeof options.url === 'string' ? parseUrl(options.url) : undefined;
     if (fromCode === undefined) {
-      throw new TypeError(invalid('url', rule, typeof options.url === 'string' ? describeUrlForError(options.url) : options.url));
+      throw new TypeError(invalidConfiguration('url', rule, typeof options.url === 'string' ? describeUrlForError(options.url) : options.url));
     }
   }
   let fromEnv: ParsedUrl | undefined;
   const rawEnvUrl = envValue(env, 'GE_SERVER_URL');
   if (rawEnvUrl !== undefined) {
     fromEnv = parseUrl(rawEnvUrl);
-    if (fromEnv === undefined) log.warn(`${invalid('GE_SERVER_URL', rule, describeUrlForError(rawEnvUrl))}; using ${DEFAULT_URL}`);
+    if (fromEnv === undefined) log.warn(`${invalidConfiguration('GE_SERVER_URL', rule, describeUrlForError(rawEnvUrl))}; using ${DEFAULT_URL}`);
   }
   const endpoint = (fromCode ?? fromEnv ?? parseUrl(DEFAULT_URL)!).endpoint;
 
   if (options.accessToken !== undefined && (typeof options.accessToken !== 'string' || options.accessToken.trim() === '')) {
-    throw new TypeError(invalid('accessToken', 'a non-empty string', typeof options.accessToken === 'string' ? '""' : typeof options.accessToken));
+    throw new TypeError(invalidConfiguration('accessToken', 'a non-empty string', typeof options.accessToken === 'string' ? '""' : typeof options.accessToken));
   }
   // Code beats env: a token given in code (option or in the code's URL) wins over any env value.
   // A token embedded in GE_SERVER_URL belongs to that URL: it is not sent to a URL given in code.
@@ -192,7 +188,7 @@ function endpointAndToken(options: GravityExporterOptions, env: Env): { endpoint
 
 function optionalPath(name: string, envName: string, fromCode: string | undefined, env: Env): string | undefined {
   if (fromCode !== undefined) {
-    if (typeof fromCode !== 'string' || fromCode.trim() === '') throw new TypeError(invalid(name, 'a non-empty path', fromCode));
+    if (typeof fromCode !== 'string' || fromCode.trim() === '') throw new TypeError(invalidConfiguration(name, 'a non-empty path', fromCode));
     return fromCode;
   }
   return envValue(env, envName);
@@ -200,14 +196,14 @@ function optionalPath(name: string, envName: string, fromCode: string | undefine
 
 function retryOptions(options: GravityExporterOptions): ResolvedConfig['retry'] {
   const retry = options.retry ?? {};
-  if (typeof retry !== 'object' || retry === null) throw new TypeError(invalid('retry', 'an object', retry));
+  if (typeof retry !== 'object' || retry === null) throw new TypeError(invalidConfiguration('retry', 'an object', retry));
   const resolved = {
     maxAttempts: integer('retry.maxAttempts', undefined, retry.maxAttempts, {}, 1, 1000, DEFAULTS.retryMaxAttempts),
     initialBackoffMillis: integer('retry.initialBackoffMillis', undefined, retry.initialBackoffMillis, {}, 0, 600_000, DEFAULTS.retryInitialBackoffMillis),
     maxBackoffMillis: integer('retry.maxBackoffMillis', undefined, retry.maxBackoffMillis, {}, 0, 600_000, DEFAULTS.retryMaxBackoffMillis),
   };
   if (resolved.maxBackoffMillis < resolved.initialBackoffMillis) {
-    throw new RangeError(invalid('retry.maxBackoffMillis', `at least retry.initialBackoffMillis (${resolved.initialBackoffMillis})`, resolved.maxBackoffMillis));
+    throw new RangeError(invalidConfiguration('retry.maxBackoffMillis', `at least retry.initialBackoffMillis (${resolved.initialBackoffMillis})`, resolved.maxBackoffMillis));
   }
   return Object.freeze(resolved);
 }
@@ -269,13 +265,13 @@ export function resolveConfig(options: GravityExporterOptions = {}, env: Env = p
 function superPropertyOptions(options: GravityExporterOptions): Pick<ResolvedConfig, 'superProperties' | 'dynamicSuperProperties'> {
   const { superProperties, dynamicSuperProperties } = options;
   if (dynamicSuperProperties !== undefined && typeof dynamicSuperProperties !== 'function') {
-    throw new TypeError(invalid('dynamicSuperProperties', 'a function', typeof dynamicSuperProperties));
+    throw new TypeError(invalidConfiguration('dynamicSuperProperties', 'a function', typeof dynamicSuperProperties));
   }
   if (superProperties === undefined) return { superProperties: undefined, dynamicSuperProperties };
-  if (!isPropertyMap(superProperties)) throw new TypeError(invalid('superProperties', 'an object', superProperties));
+  if (!isPropertyMap(superProperties)) throw new TypeError(invalidConfiguration('superProperties', 'an object', superProperties));
   const rejection = checkTrackProperties(superProperties);
   if (rejection !== undefined) {
-    throw new TypeError(invalid('superProperties', 'Gravity property keys and JSON values', rejection.reason));
+    throw new TypeError(invalidConfiguration('superProperties', 'Gravity property keys and JSON values', rejection.reason));
   }
   return { superProperties: Object.freeze({ ...superProperties }), dynamicSuperProperties };
 }

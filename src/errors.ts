@@ -130,3 +130,18 @@ export class GravityValidationError extends GravityExportError {
     this.reason = reason;
   }
 }
+
+/**
+ * The message of every bad setting, in code or env (style guide §2.4):
+ * `Configuration: <name> is invalid, expected <rule> (actual: <value>)`.
+ */
+export function invalidConfiguration(name: string, rule: string, actual: unknown): string {
+  let shown: string;
+  try {
+    shown = typeof actual === 'object' && actual !== null ? JSON.stringify(actual) : String(actual);
+  } catch {
+    shown = String(actual);
+  }
+  // Thrown errors do not pass through the redacting logger: a token pasted into the wrong setting stays out.
+  return redact(`Configuration: ${name} is invalid, expected ${rule} (actual: ${shown})`);
+}

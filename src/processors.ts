@@ -5,6 +5,7 @@
  */
 import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { invalidConfiguration } from './errors.js';
 import { GravityLogRecordExporter } from './log-record-exporter.js';
 import type { GravityExporterOptions, GravitySpanExporterOptions } from './options.js';
 import { GravitySpanExporter } from './span-exporter.js';
@@ -52,13 +53,13 @@ function resolveProcessorOptions(options: GravityProcessorOptions): Required<Gra
     const value = options[name];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new RangeError(`Configuration: ${name} is invalid, expected a positive integer (actual: ${String(value)})`);
+      throw new RangeError(invalidConfiguration(name, 'a positive integer', value));
     }
     resolved[name] = value;
   }
   if (resolved.maxExportBatchSize > resolved.maxQueueSize) {
     throw new RangeError(
-      `Configuration: maxExportBatchSize is invalid, expected at most maxQueueSize (${resolved.maxQueueSize}) (actual: ${resolved.maxExportBatchSize})`,
+      invalidConfiguration('maxExportBatchSize', `at most maxQueueSize (${resolved.maxQueueSize})`, resolved.maxExportBatchSize),
     );
   }
   return resolved;

@@ -13,6 +13,7 @@ import {
   ATTR_GE_TIME_FREE,
   ATTR_GE_USER_OP,
 } from '../attributes.js';
+import { invalidConfiguration } from '../errors.js';
 import { mapRecord } from '../mapping/map-record.js';
 import type { PropertySource } from '../mapping/map-record.js';
 import { isValidGravityKey } from '../mapping/keys.js';
@@ -110,13 +111,13 @@ export class GravityAnalytics {
   constructor(options: GravityAnalyticsOptions = {}) {
     const { logger, loggerProvider, dynamicSuperProperties, superProperties } = options;
     if (logger !== undefined && typeof (logger as Partial<Logger>).emit !== 'function') {
-      throw new TypeError('Configuration: logger is invalid, expected an OTel Logger (actual: no emit method)');
+      throw new TypeError(invalidConfiguration('logger', 'an OTel Logger', 'no emit method'));
     }
     if (loggerProvider !== undefined && typeof (loggerProvider as Partial<LoggerProvider>).getLogger !== 'function') {
-      throw new TypeError('Configuration: loggerProvider is invalid, expected an OTel LoggerProvider (actual: no getLogger method)');
+      throw new TypeError(invalidConfiguration('loggerProvider', 'an OTel LoggerProvider', 'no getLogger method'));
     }
     if (dynamicSuperProperties !== undefined && typeof dynamicSuperProperties !== 'function') {
-      throw new TypeError(`Configuration: dynamicSuperProperties is invalid, expected a function (actual: ${typeof dynamicSuperProperties})`);
+      throw new TypeError(invalidConfiguration('dynamicSuperProperties', 'a function', typeof dynamicSuperProperties));
     }
     this._provider = loggerProvider as FlushableProvider | undefined;
     this._usesGlobalProvider = logger === undefined && loggerProvider === undefined;

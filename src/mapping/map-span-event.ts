@@ -12,6 +12,7 @@ import {
   ATTR_GE_USER_OP,
   GE_ATTRIBUTE_PREFIX,
 } from '../attributes.js';
+import { invalidConfiguration } from '../errors.js';
 import { hrTimeToMillis, isGravityRecord } from './detect.js';
 import { mapRecord } from './map-record.js';
 import type { MapResult, MappingContext, PropertySource } from './map-record.js';
@@ -44,9 +45,6 @@ const NO_EVENTS: SpanEventResults = Object.freeze([]);
 type Attributes = Readonly<Record<string, unknown>>;
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
-function invalidOption(name: string, rule: string, actual: unknown): string {
-  return `Configuration: ${name} is invalid, expected ${rule} (actual: ${typeof actual === 'string' ? actual : JSON.stringify(actual)})`;
-}
 
 /** Validates the span options given in code; throws `TypeError` on a bad value (style guide §2.4). */
 export function resolveSpanEventMappingOptions(options: {
@@ -55,10 +53,10 @@ export function resolveSpanEventMappingOptions(options: {
 }): SpanEventMappingOptions {
   const { traceCorrelation = false, copySpanAttributes = [] } = options;
   if (typeof traceCorrelation !== 'boolean') {
-    throw new TypeError(invalidOption('traceCorrelation', 'a boolean', traceCorrelation));
+    throw new TypeError(invalidConfiguration('traceCorrelation', 'a boolean', traceCorrelation));
   }
   if (!Array.isArray(copySpanAttributes) || copySpanAttributes.some((key) => typeof key !== 'string' || key === '')) {
-    throw new TypeError(invalidOption('copySpanAttributes', 'an array of attribute keys', copySpanAttributes));
+    throw new TypeError(invalidConfiguration('copySpanAttributes', 'an array of attribute keys', copySpanAttributes));
   }
   // ge.* attributes never become properties, so copying them would do nothing.
   const keys = [...new Set(copySpanAttributes)].filter((key) => !key.startsWith(GE_ATTRIBUTE_PREFIX));
