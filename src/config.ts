@@ -2,7 +2,7 @@
 import { COLLECT_PATH, MAX_RECORDS_PER_REQUEST } from './mapping/rules.js';
 import { createLogger, registerSecret } from './diag.js';
 import { GravityConfigurationError, invalidConfiguration } from './errors.js';
-import { checkTrackProperties, isPropertyMap } from './facade/validate.js';
+import { checkTrackProperties, isPropertyMap } from './mapping/eager-check.js';
 import type { GravityCompression, GravityExporterOptions } from './options.js';
 
 export const DEFAULT_URL = `https://backend.gravity-engine.com${COLLECT_PATH}`;

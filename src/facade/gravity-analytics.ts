@@ -21,13 +21,8 @@ import { valueRuleOf } from '../mapping/user-operation.js';
 import type { OperationValueRule, UserOperation } from '../mapping/user-operation.js';
 import { normaliseValue } from '../mapping/values.js';
 import type { GravityProperties } from '../mapping/wire-types.js';
-import {
-  checkTrackProperties,
-  EAGER_MAPPING_CONTEXT,
-  invalidArgument,
-  isPropertyMap,
-  toValidationError,
-} from './validate.js';
+import { checkTrackProperties, EAGER_MAPPING_CONTEXT, isPropertyMap } from '../mapping/eager-check.js';
+import { invalidArgument, toValidationError } from './validate.js';
 
 /** Name of the logger the facade emits through (when no `logger` is given). */
 export const GRAVITY_ANALYTICS_LOGGER_NAME = 'gravity-otel-exporter';

@@ -12,7 +12,7 @@
  */
 import { GravityValidationError } from '../errors.js';
 import type { AnalyticsProperties, GravityAnalytics, GravityEventOptions } from '../facade/gravity-analytics.js';
-import { isPropertyMap } from '../facade/validate.js';
+import { isPropertyMap } from '../mapping/eager-check.js';
 import { isProfileEventName } from '../mapping/rules.js';
 import { isUserOperation, toProfileEventName, USER_OPERATIONS } from '../mapping/user-operation.js';
 import type { UserOperation } from '../mapping/user-operation.js';

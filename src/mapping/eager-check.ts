@@ -1,0 +1,37 @@
+/**
+ * Eager checks for code-supplied analytics input (facade calls, exporter super properties). They run the
+ * mapping itself on the input, so the facade, the exporter options and the exporters can never disagree.
+ */
+import { ATTR_GE_CLIENT_ID } from '../attributes.js';
+import { VERSION } from '../version.js';
+import { mapRecord } from './map-record.js';
+import type { MappingContext, Rejection } from './map-record.js';
+
+/** Lenient mapping context: strict (debug) limits and the time window are the exporter's business. */
+export const EAGER_MAPPING_CONTEXT: MappingContext = Object.freeze({
+  libVersion: VERSION,
+  strict: false,
+  now: Date.now,
+});
+
+/** A properties argument: a non-array object (or `undefined` where allowed). */
+export function isPropertyMap(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Checks properties the way the mapping checks a track record's properties (keys, dotted keys, values at any
+ * depth, NaN/Infinity). Returns the rejection, or `undefined` when they would be sent.
+ */
+export function checkTrackProperties(properties: Readonly<Record<string, unknown>>): Rejection | undefined {
+  const result = mapRecord(
+    {
+      ge: (key) => (key === ATTR_GE_CLIENT_ID ? 'check' : undefined),
+      sources: [properties],
+      defaultEventName: 'check',
+      timeMillis: 0,
+    },
+    EAGER_MAPPING_CONTEXT,
+  );
+  return result.ok ? undefined : result;
+}
