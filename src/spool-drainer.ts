@@ -57,8 +57,9 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
   async function append(batch: RequestBatch): Promise<number> {
     const target = await opened;
     if (target === undefined) return 0;
-    const { written, dropped } = await target.append(toSerialisedRecords(batch));
-    if (dropped > 0) log.warn(`the spool dropped ${dropped} records (its size cap, or a write error)`);
+    // Drops are reported by the spool (once per full episode, and each write error) and, as records not
+    // written, by delivery in the export's result and counters: no third warning per append here.
+    const { written } = await target.append(toSerialisedRecords(batch));
     return written;
   }
 
