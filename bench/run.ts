@@ -196,6 +196,8 @@ interface Measurement {
   readonly misattributed: number | undefined;
   readonly p50Millis: number | undefined;
   readonly p99Millis: number | undefined;
+  /** The sink's CPU time ÷ the runner's wall time (1.0: the sink's one core was busy throughout). */
+  readonly sinkBusy: number | undefined;
   readonly recordsPerSecond: number;
   readonly cpuSecondsPer1k: number;
 }
@@ -235,6 +237,7 @@ async function measure(scenario: Scenario, kind: RunnerKind, sinkOrigin: string,
   let misattributed: number | undefined;
   let p50Millis: number | undefined;
   let p99Millis: number | undefined;
+  let sinkBusy: number | undefined;
   if (network) {
     const stats = await sinkCall<SinkStats>(sinkOrigin, '/__stats', 'GET');
     const expected = expectedBurst ?? expectedCountsPerClient({ seed: SEED, clients: scenario.clients, records: result.emitted });
@@ -245,6 +248,7 @@ async function measure(scenario: Scenario, kind: RunnerKind, sinkOrigin: string,
     misattributed = stats.misattributed + stats.duplicates + check.extra;
     p50Millis = stats.latency.p50Millis;
     p99Millis = stats.latency.p99Millis;
+    sinkBusy = stats.cpuMicros / 1000 / result.wallMillis;
     if (stats.badRequests > 0) console.error(`  ! sink could not parse ${stats.badRequests} requests from ${kind}`);
   }
   const counted = delivered ?? result.emitted;
@@ -256,6 +260,7 @@ async function measure(scenario: Scenario, kind: RunnerKind, sinkOrigin: string,
     misattributed,
     p50Millis,
     p99Millis,
+    sinkBusy,
     recordsPerSecond: counted / (result.wallMillis / 1000),
     cpuSecondsPer1k: counted === 0 ? Number.NaN : result.cpuMicros / 1e6 / (counted / 1000),
   };
@@ -265,6 +270,7 @@ async function measure(scenario: Scenario, kind: RunnerKind, sinkOrigin: string,
       `delivered ${delivered ?? '—'}/${result.emitted}  lost ${lost ?? '—'}  misattr ${misattributed ?? '—'}  ` +
       `req ${measurement.requests ?? '—'}  cpu ${fmt(measurement.cpuSecondsPer1k, 3)} s/1k  ` +
       `rss ${mb(result.peakRssBytes)} MB  p50/p99 ${p50Millis ?? '—'}/${p99Millis ?? '—'} ms` +
+      (sinkBusy !== undefined ? `  sink busy ${Math.round(sinkBusy * 100)}%` : '') +
       (result.processorDropped !== undefined ? `  processor-dropped ${result.processorDropped}` : '') +
       warn,
   );

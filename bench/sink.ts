@@ -30,6 +30,8 @@ export interface SinkStats {
   readonly latency: { readonly count: number; readonly p50Millis: number; readonly p99Millis: number; readonly maxMillis: number };
   /** Epoch ms of the last accepted request (0: none). */
   readonly lastAcceptedAtMillis: number;
+  /** The sink's own CPU time (user + system, µs) from the reset to its last accepted request. */
+  readonly cpuMicros: number;
 }
 
 interface Marker {
@@ -48,6 +50,8 @@ let badRequests = 0;
 let seen = new Uint8Array(1 << 16);
 let latencies: number[] = [];
 let lastAcceptedAtMillis = 0;
+let cpuAtReset = process.cpuUsage();
+let cpuAtLastAccept = cpuAtReset;
 
 function reset(delay: number): void {
   delayMillis = delay;
@@ -60,6 +64,8 @@ function reset(delay: number): void {
   seen = new Uint8Array(1 << 16);
   latencies = [];
   lastAcceptedAtMillis = 0;
+  cpuAtReset = process.cpuUsage();
+  cpuAtLastAccept = cpuAtReset;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -83,6 +89,7 @@ function snapshot(): SinkStats {
       maxMillis: sorted.length === 0 ? 0 : sorted[sorted.length - 1]!,
     },
     lastAcceptedAtMillis,
+    cpuMicros: cpuAtLastAccept.user + cpuAtLastAccept.system - cpuAtReset.user - cpuAtReset.system,
   };
 }
 
@@ -327,6 +334,7 @@ function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
   const accept = (): void => {
     const now = Date.now();
     lastAcceptedAtMillis = now;
+    cpuAtLastAccept = process.cpuUsage();
     for (const t of emitTimes) latencies.push(now - t);
     answer();
   };
