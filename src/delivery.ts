@@ -12,8 +12,8 @@ import { createParking } from './delivery/parking.js';
 import type { Settled } from './delivery/parking.js';
 import { replayBatches } from './delivery/replay.js';
 import type { ReplayReport } from './delivery/replay.js';
-import { addEntry, createLane, LaneQueue, settle } from './delivery/lanes.js';
-import type { ExportJob, Lane } from './delivery/lanes.js';
+import { createJob, LaneQueue, seal, settle } from './delivery/lanes.js';
+import type { ExportJob } from './delivery/lanes.js';
 import { abandonReason, CODE_BUFFER_FULL, HeldUnits, isAbandoned, signalOf, Slots, wasDroppedForRoom } from './delivery/units.js';
 import type { PendingSummary, Unit } from './delivery/units.js';
 import { encodeBody, toPayloadJson } from './encode.js';
@@ -44,7 +44,34 @@ export interface DeliveryDependencies {
   readonly spool: SpoolSink | undefined;
 }
 
+/** One export's delivery, fed while the export is still mapping. */
+export interface DeliveryJob {
+  /** Epoch milliseconds by which the export's records must be delivered. */
+  readonly deadlineMillis: number;
+  /**
+   * Makes room for up to `records` more under `maxBufferedRecords` by dropping the oldest held records of
+   * other exports that are not on the wire; returns how many fit now (possibly fewer).
+   */
+  claim(records: number): number;
+  /** Whether some of this export's requests are still in delivery (waiting for them would free room). */
+  inDelivery(): boolean;
+  /**
+   * Resolves when `records` more fit under `maxBufferedRecords`, when none of this export's requests is in
+   * delivery any more, or at its deadline.
+   */
+  room(records: number): Promise<void>;
+  /**
+   * Starts delivering more of the export's batches (a client's batches go in the order they are added);
+   * batches beyond the room left are dropped and reported.
+   */
+  add(batches: readonly RequestBatch[]): void;
+  /** No more batches; resolves (never rejects) with what became of every batch added. */
+  seal(): Promise<Settled[]>;
+}
+
 export interface Delivery {
+  /** Opens the delivery of one export; all its batches share one deadline. */
+  open(deadlineMillis: number): DeliveryJob;
   /** Delivers the batches of one export under one deadline; resolves (never rejects) with what became of them. */
   deliver(batches: readonly RequestBatch[], deadlineMillis: number): Promise<Settled[]>;
   /** Records and clients held in memory, optionally without those waiting for client initialisation. */
@@ -178,6 +205,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     }
     if (error instanceof GravityClientNotInitialisedError && config.clientInitWaitMillis > 0) {
       parking.park(unit, batch);
+      held.recheckRoom();
       return [{ outcome: 'parked', clientId: batch.clientId, records }];
     }
     stats.failed += records;
@@ -209,8 +237,13 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
   async function work(): Promise<void> {
     try {
       for (let lane = queue.shift(); lane !== undefined; lane = queue.shift()) {
-        for (let entry = queue.nextOf(lane); entry !== undefined; entry = queue.nextOf(lane)) {
-          settle(entry.job, entry.index, await deliverOne(entry.unit, entry.batch, entry.job.deadlineMillis));
+        lane.working = true;
+        try {
+          for (let entry = queue.nextOf(lane); entry !== undefined; entry = queue.nextOf(lane)) {
+            settle(entry.job, entry.index, await deliverOne(entry.unit, entry.batch, entry.job.deadlineMillis));
+          }
+        } finally {
+          lane.working = false;
         }
       }
     } finally {
@@ -218,35 +251,55 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     }
   }
 
+  /** Holds and queues the batches (within `maxBufferedRecords`; the rest are dropped and settled), and starts workers. */
+  function addTo(job: ExportJob, batches: readonly RequestBatch[]): void {
+    if (batches.length === 0) return;
+    const incoming = batches.reduce((n, b) => n + b.eventJson.length, 0);
+    let room = held.makeRoom(incoming, job);
+    for (const batch of batches) {
+      const records = batch.eventJson.length;
+      if (records > room) {
+        const index = job.settled.length;
+        job.settled.push([]);
+        job.remaining++;
+        void toSpoolOr('dropped', batch, overCapOnTheWire).then((settled) => settle(job, index, [settled]));
+        continue;
+      }
+      room -= records;
+      const unit: Unit = { clientId: batch.clientId, records, state: 'queued', owner: job };
+      held.hold(unit);
+      // One lane per client and export: its batches go one after the other, so its records arrive in emit order.
+      queue.add(job, unit, batch);
+    }
+    while (workers < activeLimit && !queue.isEmpty()) {
+      workers++;
+      void work();
+    }
+  }
+
+  function open(deadlineMillis: number): DeliveryJob {
+    let resolveJob!: (settled: Settled[]) => void;
+    const done = new Promise<Settled[]>((resolve) => (resolveJob = resolve));
+    const job = createJob(deadlineMillis, resolveJob);
+    return {
+      deadlineMillis,
+      claim: (records) => held.makeRoom(records, job),
+      inDelivery: () => held.inDelivery(job),
+      room: (records) => held.waitForRoom(records, job, deadlineMillis, now),
+      add: (batches) => addTo(job, batches),
+      seal: () => {
+        seal(job);
+        return done;
+      },
+    };
+  }
+
   return {
+    open,
     deliver(batches, deadlineMillis) {
-      if (batches.length === 0) return Promise.resolve([]);
-      return new Promise<Settled[]>((resolve) => {
-        const job: ExportJob = { settled: new Array<Settled[]>(batches.length), remaining: batches.length, deadlineMillis, resolve };
-        const incoming = batches.reduce((n, b) => n + b.eventJson.length, 0);
-        let room = held.makeRoom(incoming);
-        // One lane per client: its batches go one after the other, so its records arrive in emit order.
-        const lanes = new Map<string, Lane>();
-        for (let index = 0; index < batches.length; index++) {
-          const batch = batches[index]!;
-          const records = batch.eventJson.length;
-          if (records > room) {
-            void toSpoolOr('dropped', batch, overCapOnTheWire).then((settled) => settle(job, index, [settled]));
-            continue;
-          }
-          room -= records;
-          const unit: Unit = { clientId: batch.clientId, records, state: 'queued' };
-          held.hold(unit);
-          let lane = lanes.get(batch.clientId);
-          if (lane === undefined) lanes.set(batch.clientId, (lane = createLane()));
-          addEntry(lane, unit, batch, job, index);
-        }
-        for (const lane of lanes.values()) queue.push(lane);
-        while (workers < activeLimit && !queue.isEmpty()) {
-          workers++;
-          void work();
-        }
-      });
+      const job = open(deadlineMillis);
+      job.add(batches);
+      return job.seal();
     },
 
     pending: (includeParked) => held.pending(includeParked),

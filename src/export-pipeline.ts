@@ -5,11 +5,11 @@
  */
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
-import { groupIntoBatches, serialiseRecord } from './batching.js';
-import type { SerialisedRecord } from './batching.js';
+import { BatchGrouper, serialiseRecord } from './batching.js';
+import type { RequestBatch } from './batching.js';
 import type { ResolvedConfig } from './config.js';
 import { createDelivery } from './delivery.js';
-import type { Settled, SpoolSink } from './delivery.js';
+import type { DeliveryJob, Settled, SpoolSink } from './delivery.js';
 import { createLogger } from './diag.js';
 import { asError, GravityExportError, GravityShutdownError } from './errors.js';
 import type { MapResult, MappingContext, Rejection } from './mapping/map-record.js';
@@ -30,11 +30,12 @@ const ITEMS_PER_SLICE = 2_048;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** What mapping one export's items produced. */
+/** One export in progress: its records grouped as they are mapped, and their delivery. */
 interface Collected {
-  readonly records: SerialisedRecord[];
+  readonly grouper: BatchGrouper;
   readonly rejections: Rejection[];
   count: number;
+  readonly job: DeliveryJob;
 }
 
 /** After shutdown abandons what is left, it waits at most this long for those records to be spooled or counted. */
@@ -144,6 +145,10 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
   });
   let shutdownPromise: Promise<void> | undefined;
 
+  function startCollecting(): Collected {
+    return { grouper: new BatchGrouper(limits), rejections: [], count: 0, job: delivery.open(now() + config.exportDeadlineMillis) };
+  }
+
   /** Maps and serialises `items[start, end)` into `into`. */
   function collectSlice<T>(items: readonly T[], start: number, end: number, map: RecordMapper<T>, into: Collected): void {
     for (let i = start; i < end; i++) {
@@ -158,39 +163,79 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
 
   function take(result: MapResult | undefined, into: Collected): void {
     into.count++;
+    stats.received++;
     if (result === undefined) {
       stats.ignored++;
     } else if (result.ok) {
-      into.records.push(serialiseRecord(result.value));
+      into.grouper.add(serialiseRecord(result.value));
     } else {
       into.rejections.push(result);
     }
   }
 
-  /** Groups, reports rejections and delivers what one export collected; resolves with its one result. */
-  function deliverCollected(collected: Collected): Promise<ExportResult> {
-    const { records, rejections, count } = collected;
-    stats.received += count;
-    const { batches, oversized } = groupIntoBatches(records, limits);
-    reportRejections(rejections.concat(oversized), count);
-    if (batches.length === 0) return Promise.resolve({ code: ExportResultCode.SUCCESS });
-    log.debug(`exporting ${records.length - oversized.length} records in ${batches.length} requests`);
-    // Not an async function: its frame would keep the mapped records alive while delivery waits.
-    return delivery.deliver(batches, now() + config.exportDeadlineMillis).then(toExportResult);
+  /** Sends the export's open batches too, reports its rejections; resolves with its one result. */
+  async function finishCollecting(collected: Collected): Promise<ExportResult> {
+    const { grouper, rejections, count, job } = collected;
+    reportRejections(rejections.concat(grouper.oversized), count);
+    if (grouper.records > 0) log.debug(`exporting ${grouper.records} records`);
+    await handOver(job, grouper.finish());
+    return sealed(job);
+  }
+
+  /** Not in an async function: its frame would keep the mapped records alive while delivery waits. */
+  function sealed(job: DeliveryJob): Promise<ExportResult> {
+    return job.seal().then(toExportResult);
+  }
+
+  /**
+   * Hands batches to delivery in order, as many at a time as `maxBufferedRecords` allows (older exports' held
+   * records not on the wire make way, as always). When the export's own earlier requests fill the cap, it
+   * waits for them rather than dropping its own records; only with nothing of its own left to wait for (or
+   * past its deadline) does a batch that still does not fit go over the cap, dropped and reported.
+   */
+  async function handOver(job: DeliveryJob, batches: readonly RequestBatch[]): Promise<void> {
+    let left = batches.reduce((n, batch) => n + batch.eventJson.length, 0);
+    let start = 0;
+    while (start < batches.length) {
+      const room = job.claim(left);
+      let end = start;
+      let records = 0;
+      while (end < batches.length && records + batches[end]!.eventJson.length <= room) records += batches[end++]!.eventJson.length;
+      if (end === start) {
+        if (job.inDelivery() && now() < job.deadlineMillis) {
+          await job.room(batches[start]!.eventJson.length);
+          continue;
+        }
+        records = batches[start]!.eventJson.length;
+        end = start + 1;
+      }
+      job.add(start === 0 && end === batches.length ? batches : batches.slice(start, end));
+      left -= records;
+      start = end;
+    }
   }
 
   /**
    * A large export is mapped a slice at a time, yielding to the event loop before each slice: the processor
    * calls `export()` from inside `logger.emit` once its queue reaches a full batch, and a batch of 65,536
    * records takes ~0.3 s to map and serialise, which must land neither on that emit call nor in one block.
+   * Each client's batches that fill up meanwhile are sent at once, so the requests overlap the mapping.
    */
   async function collectInSlices<T>(items: readonly T[], map: RecordMapper<T>): Promise<ExportResult> {
-    const collected: Collected = { records: [], rejections: [], count: 0 };
-    for (let start = 0; start < items.length; start += ITEMS_PER_SLICE) {
-      await yieldToEventLoop();
-      collectSlice(items, start, Math.min(items.length, start + ITEMS_PER_SLICE), map, collected);
+    const collected = startCollecting();
+    const { grouper, job } = collected;
+    try {
+      for (let start = 0; start < items.length; start += ITEMS_PER_SLICE) {
+        await yieldToEventLoop();
+        collectSlice(items, start, Math.min(items.length, start + ITEMS_PER_SLICE), map, collected);
+        await handOver(job, grouper.takeClosed());
+      }
+    } catch (error) {
+      // What was handed over still goes out; the export reports the failure.
+      void job.seal();
+      throw error;
     }
-    return deliverCollected(collected);
+    return finishCollecting(collected);
   }
 
   function reportRejections(rejections: readonly Rejection[], total: number): void {
@@ -254,11 +299,12 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
       if (items.length > ITEMS_PER_SLICE) {
         result = collectInSlices(items, map);
       } else {
+        const collected = startCollecting();
         try {
-          const collected: Collected = { records: [], rejections: [], count: 0 };
           collectSlice(items, 0, items.length, map, collected);
-          result = deliverCollected(collected);
+          result = finishCollecting(collected);
         } catch (error) {
+          void collected.job.seal();
           failed(error);
           return;
         }

@@ -1,6 +1,7 @@
 /**
  * Batches waiting for a delivery worker, shared by all exports: one FIFO of lanes, each lane one client's
- * batches of one export (sent one after the other, so that its records arrive in emit order). A waiting batch
+ * batches of one export (sent one after the other, so that its records arrive in emit order). An export adds
+ * batches while it is still mapping (a client's lane is queued again if a worker had emptied it). A waiting batch
  * is plain data (no promise, function or array exists for it until a worker takes it), and one abandoned
  * before that is taken out at once (`LaneQueue.take`), so a stalled endpoint costs little per held batch.
  */
@@ -8,12 +9,27 @@ import type { RequestBatch } from '../batching.js';
 import type { Settled } from './parking.js';
 import type { Unit } from './units.js';
 
-/** One export's batches in delivery and what became of each; resolved once every batch is settled. */
+/** One export's batches in delivery and what became of each; resolved once it is sealed and every batch is settled. */
 export interface ExportJob {
   readonly settled: Settled[][];
+  /** Batches added and not settled yet. */
   remaining: number;
+  /** No more batches will be added. */
+  sealed: boolean;
   readonly deadlineMillis: number;
+  /** The job's lanes by client id. */
+  readonly lanes: Map<string, Lane>;
   readonly resolve: (settled: Settled[]) => void;
+}
+
+export function createJob(deadlineMillis: number, resolve: (settled: Settled[]) => void): ExportJob {
+  return { settled: [], remaining: 0, sealed: false, deadlineMillis, lanes: new Map(), resolve };
+}
+
+/** No more batches will be added to the job; it resolves now if every batch it had is settled. */
+export function seal(job: ExportJob): void {
+  job.sealed = true;
+  if (job.remaining === 0) job.resolve(job.settled.flat());
 }
 
 /** One batch of an export, from the moment it is held until it is settled. */
@@ -39,24 +55,18 @@ export interface Lane {
   before: Lane | undefined;
   after: Lane | undefined;
   queued: boolean;
+  /** A worker holds the lane: it takes the entries added meanwhile too. */
+  working: boolean;
 }
 
 export function createLane(): Lane {
-  return { first: undefined, last: undefined, untaken: 0, before: undefined, after: undefined, queued: false };
+  return { first: undefined, last: undefined, untaken: 0, before: undefined, after: undefined, queued: false, working: false };
 }
 
-/** Appends a batch to its lane (not queued yet). */
-export function addEntry(lane: Lane, unit: Unit, batch: RequestBatch, job: ExportJob, index: number): void {
-  const entry: Entry = { unit, batch, job, index, lane, next: undefined };
-  if (lane.last === undefined) lane.first = entry;
-  else lane.last.next = entry;
-  lane.last = entry;
-}
-
-/** Records what became of the export's batch at `index`; the last one resolves the export. */
+/** Records what became of the export's batch at `index`; the last one of a sealed job resolves the export. */
 export function settle(job: ExportJob, index: number, settled: Settled[]): void {
   job.settled[index] = settled;
-  if (--job.remaining === 0) job.resolve(job.settled.flat());
+  if (--job.remaining === 0 && job.sealed) job.resolve(job.settled.flat());
 }
 
 /** The lanes waiting for a worker (a linked list: a lane that empties leaves it in constant time). */
@@ -70,12 +80,25 @@ export class LaneQueue {
     return this._head === undefined;
   }
 
-  /** Queues a lane with its entries. */
-  push(lane: Lane): void {
-    for (let entry = lane.first; entry !== undefined; entry = entry.next) {
-      this._untaken.set(entry.unit, entry);
-      lane.untaken++;
-    }
+  /**
+   * Appends a batch to its job's lane for its client, and queues the lane unless it is queued already or a
+   * worker holds it.
+   */
+  add(job: ExportJob, unit: Unit, batch: RequestBatch): void {
+    let lane = job.lanes.get(batch.clientId);
+    if (lane === undefined) job.lanes.set(batch.clientId, (lane = createLane()));
+    const entry: Entry = { unit, batch, job, index: job.settled.length, lane, next: undefined };
+    job.settled.push([]);
+    job.remaining++;
+    if (lane.last === undefined) lane.first = entry;
+    else lane.last.next = entry;
+    lane.last = entry;
+    this._untaken.set(unit, entry);
+    lane.untaken++;
+    if (!lane.queued && !lane.working) this._push(lane);
+  }
+
+  private _push(lane: Lane): void {
     lane.before = this._tail;
     lane.after = undefined;
     lane.queued = true;
@@ -95,12 +118,12 @@ export class LaneQueue {
   nextOf(lane: Lane): Entry | undefined {
     for (let entry = lane.first; entry !== undefined; entry = lane.first) {
       lane.first = entry.next;
+      if (lane.first === undefined) lane.last = undefined;
       if (this._untaken.delete(entry.unit)) {
         lane.untaken--;
         return entry;
       }
     }
-    lane.last = undefined;
     return undefined;
   }
 

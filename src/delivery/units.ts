@@ -14,6 +14,8 @@ export interface Unit {
   readonly clientId: string;
   readonly records: number;
   state: UnitState;
+  /** The export the unit belongs to (none for spool replays): the cap never drops an export's own records to admit its later ones. */
+  readonly owner?: object;
   /** Aborted to drop the unit (memory cap) or on a shutdown past its deadline; made when the unit starts. */
   controller?: AbortController;
   /** Why the unit was abandoned before it started. */
@@ -56,6 +58,10 @@ export interface PendingSummary {
 /** The units held in memory, oldest first, and the cap on their records. */
 export class HeldUnits {
   private readonly _live = new Set<Unit>();
+  /** Records of the live units. */
+  private _records = 0;
+  /** Told on every release, to check for room again (see `waitForRoom`). */
+  private readonly _roomWaiters = new Set<() => void>();
   private readonly _maxRecords: number;
   private readonly _stats: StatsRecorder;
   private readonly _onAbandon: (unit: Unit) => void;
@@ -75,27 +81,74 @@ export class HeldUnits {
 
   hold(unit: Unit): void {
     this._live.add(unit);
+    this._records += unit.records;
     this._stats.buffered += unit.records;
   }
 
   release(unit: Unit): void {
     if (!this._live.delete(unit)) return;
+    this._records -= unit.records;
     this._stats.buffered -= unit.records;
+    this.recheckRoom();
   }
 
-  /** Makes room for `incoming` records by abandoning the oldest units not on the wire; returns the room left. */
-  makeRoom(incoming: number): number {
+  /** Whether `incoming` more records fit under the cap now. */
+  fits(incoming: number): boolean {
+    return this._records + incoming <= this._maxRecords;
+  }
+
+  /**
+   * Makes room for `incoming` records by abandoning the oldest units not on the wire, except those of
+   * `spare` (an export never pushes out its own records); returns the room left, possibly less than asked.
+   */
+  makeRoom(incoming: number, spare?: object): number {
+    // Abandoned units count until released: when that fits already, the exact count below would too.
+    if (this.fits(incoming)) return this._maxRecords - this._records;
     let held = 0;
     for (const unit of this._live) if (!isAbandoned(unit)) held += unit.records;
     if (held + incoming <= this._maxRecords) return this._maxRecords - held;
     for (const unit of this._live) {
       if (held + incoming <= this._maxRecords) break;
-      if (unit.state === 'sending' || isAbandoned(unit)) continue;
+      if (unit.state === 'sending' || isAbandoned(unit) || (spare !== undefined && unit.owner === spare)) continue;
       held -= unit.records;
       abortUnit(unit, this._overCap);
       this._onAbandon(unit);
     }
-    return this._maxRecords - held;
+    return Math.max(0, this._maxRecords - held);
+  }
+
+  /**
+   * Resolves once `incoming` more records fit under the cap, or none of `owner`'s units is in delivery any
+   * more (waiting would free no room), or at `deadlineMillis`, whichever comes first: an export whose own
+   * earlier requests fill the cap waits for them. Resolves at once when one of these holds already.
+   */
+  waitForRoom(incoming: number, owner: object, deadlineMillis: number, now: () => number): Promise<void> {
+    const ready = (): boolean => this.fits(incoming) || now() >= deadlineMillis || !this.inDelivery(owner);
+    if (ready()) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this._roomWaiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const check = (): void => {
+        if (ready()) done();
+      };
+      const timer = setTimeout(done, Math.max(0, deadlineMillis - now()));
+      timer.unref();
+      this._roomWaiters.add(check);
+    });
+  }
+
+  /** Tells the exports waiting for room to look again (a unit left delivery without being released: parked). */
+  recheckRoom(): void {
+    for (const check of this._roomWaiters) check();
+  }
+
+  /** Whether one of `owner`'s units is being delivered (held, not waiting for client initialisation, not abandoned). */
+  inDelivery(owner: object): boolean {
+    for (const unit of this._live) if (unit.owner === owner && unit.state !== 'parked' && !isAbandoned(unit)) return true;
+    return false;
   }
 
   pending(includeParked: boolean): PendingSummary {

@@ -68,9 +68,10 @@ describe('Gravity batch processor helpers', () => {
     );
   });
 
-  it('documents defaults that hold a large burst and keep batches within the exporter buffer', () => {
+  it('documents defaults that hold a large burst in one export', () => {
     assert.ok(GRAVITY_PROCESSOR_DEFAULTS.maxQueueSize >= 50_000);
-    assert.ok(GRAVITY_PROCESSOR_DEFAULTS.maxExportBatchSize <= 20_000, 'at most the default maxBufferedRecords');
+    assert.ok(GRAVITY_PROCESSOR_DEFAULTS.maxExportBatchSize >= 50_000, 'a 50,000-record burst is one export: one request per client');
+    assert.ok(GRAVITY_PROCESSOR_DEFAULTS.maxExportBatchSize <= GRAVITY_PROCESSOR_DEFAULTS.maxQueueSize);
     assert.ok(GRAVITY_PROCESSOR_DEFAULTS.exportTimeoutMillis > 25_000, 'above the default exportDeadlineMillis');
   });
 });

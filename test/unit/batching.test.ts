@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { groupIntoBatches as groupSerialised, serialiseRecord } from '../../src/batching.js';
+import { BatchGrouper, groupIntoBatches as groupSerialised, serialiseRecord } from '../../src/batching.js';
 import type { BatchLimits, Batching, RequestBatch } from '../../src/batching.js';
 import { toPayloadJson } from '../../src/encode.js';
 import type { GravityRecord } from '../../src/mapping/map-record.js';
@@ -134,5 +134,40 @@ describe('groupIntoBatches', () => {
 
   test('no records, no batches', () => {
     assert.deepEqual(groupIntoBatches([], LIMITS), { batches: [], oversized: [] });
+  });
+});
+
+describe('BatchGrouper (an export sends full batches while it still maps)', () => {
+  test('takeClosed hands out each batch once it is full, in the order they filled; finish the rest', () => {
+    const grouper = new BatchGrouper({ maxBatchSize: 2, maxBatchBytes: 1_000_000 });
+    for (const [client, n] of [['a', 1], ['b', 2], ['a', 3], ['a', 4], ['b', 5]] as const) grouper.add(serialiseRecord(record(client, n)));
+    // a's [1, 3] closed when 4 arrived; b's [2, 5] is full but closes only when b's next record needs room.
+    assert.deepEqual(grouper.takeClosed().map((b) => [b.clientId, ns(b)]), [['a', [1, 3]]]);
+    assert.deepEqual(grouper.takeClosed(), []);
+    for (const [client, n] of [['b', 6], ['a', 7]] as const) grouper.add(serialiseRecord(record(client, n)));
+    assert.deepEqual(grouper.takeClosed().map((b) => [b.clientId, ns(b)]), [['b', [2, 5]]]);
+    assert.deepEqual(
+      grouper.finish().map((b) => [b.clientId, ns(b)]),
+      [
+        ['a', [4, 7]],
+        ['b', [6]],
+      ],
+    );
+    assert.deepEqual(grouper.finish(), []);
+    assert.equal(grouper.records, 7);
+  });
+
+  test('a client\'s batches come out in emit order however they are taken', () => {
+    const grouper = new BatchGrouper({ maxBatchSize: 3, maxBatchBytes: 1_000_000 });
+    const taken: RequestBatch[] = [];
+    for (let n = 0; n < 100; n++) {
+      grouper.add(serialiseRecord(record(`c${n % 4}`, n)));
+      if (n % 7 === 0) taken.push(...grouper.takeClosed());
+    }
+    taken.push(...grouper.finish());
+    for (let c = 0; c < 4; c++) {
+      const sequence = taken.filter((b) => b.clientId === `c${c}`).flatMap(ns);
+      assert.deepEqual(sequence, Array.from({ length: 25 }, (_, i) => i * 4 + c));
+    }
   });
 });

@@ -1,0 +1,102 @@
+/**
+ * One export larger than `maxBufferedRecords` (issue 6: big processor batches make fewer, fuller requests):
+ * its requests start while it is still being mapped, it waits for its own earlier requests instead of
+ * dropping its own records, each client's records still arrive in emit order, and a stalled endpoint still
+ * ends it at its deadline with every record counted.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { ExportResultCode } from '@opentelemetry/core';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import { startEmulator } from '../../src/emulator/index.js';
+import type { Emulator } from '../../src/emulator/index.js';
+import { createGravityLogRecordProcessor, GravityLogRecordExporter } from '../../src/index.js';
+import { exportOnce } from '../helpers/export-once.js';
+import { createTrackRecord } from '../helpers/record-builders.js';
+
+const RECORDS = 12_000;
+const CLIENTS = 40;
+const CAP = 1_000;
+
+let emulator: Emulator | undefined;
+let exporter: GravityLogRecordExporter | undefined;
+
+afterEach(async () => {
+  await exporter?.shutdown();
+  await emulator?.close();
+  exporter = undefined;
+  emulator = undefined;
+});
+
+describe('an export larger than maxBufferedRecords', () => {
+  it('is delivered whole through the processor, in emit order per client, never holding more than the cap', { timeout: 60_000 }, async () => {
+    emulator = await startEmulator({ responseDelayMillis: 2 });
+    exporter = new GravityLogRecordExporter({
+      url: emulator.url,
+      accessToken: 't',
+      maxBufferedRecords: CAP,
+      maxBatchSize: 50,
+      maxConcurrentRequests: 4,
+    });
+    // One processor batch of all 12,000 records: twelve times the exporter's cap.
+    const provider = new LoggerProvider({
+      processors: [createGravityLogRecordProcessor(exporter, { maxQueueSize: RECORDS, maxExportBatchSize: RECORDS, scheduledDelayMillis: 60_000 })],
+    });
+    const logger = provider.getLogger('large');
+    for (let i = 0; i < RECORDS; i++) logger.emit({ eventName: 'tick', attributes: { 'ge.client_id': `user-${i % CLIENTS}`, seq: i } });
+
+    let bufferedPeak = 0;
+    let firstRequestAtEvents = -1;
+    const sampler = setInterval(() => {
+      const stats = exporter!.getStats();
+      bufferedPeak = Math.max(bufferedPeak, stats.buffered);
+      if (firstRequestAtEvents < 0 && emulator!.requests.length > 0) firstRequestAtEvents = stats.received;
+    }, 1);
+    await provider.forceFlush();
+    clearInterval(sampler);
+
+    const stats = exporter.getStats();
+    assert.equal(stats.received, RECORDS);
+    assert.equal(stats.sent, RECORDS);
+    assert.equal(stats.dropped, 0);
+    assert.equal(stats.failed, 0);
+    assert.ok(bufferedPeak <= CAP, `buffered reached ${bufferedPeak}`);
+    // Requests began before the whole export was mapped.
+    assert.ok(firstRequestAtEvents >= 0 && firstRequestAtEvents < RECORDS, `first request seen at ${firstRequestAtEvents} records mapped`);
+    const events = emulator.events();
+    assert.equal(events.length, RECORDS);
+    for (let c = 0; c < CLIENTS; c++) {
+      const sequence = events.filter((e) => e.client_id === `user-${c}`).map((e) => e.properties['seq']);
+      assert.deepEqual(sequence, Array.from({ length: RECORDS / CLIENTS }, (_, i) => i * CLIENTS + c), `user-${c} out of order`);
+    }
+    await provider.shutdown();
+  });
+
+  it('ends at its deadline on a stalled endpoint, every record counted and no more than the cap held', { timeout: 30_000 }, async () => {
+    emulator = await startEmulator();
+    emulator.setRandomFaults({ rate: 1, faults: [{ kind: 'hang' }] });
+    exporter = new GravityLogRecordExporter({
+      url: emulator.url,
+      accessToken: 't',
+      maxBufferedRecords: 100,
+      maxBatchSize: 10,
+      maxConcurrentRequests: 2,
+      timeoutMillis: 60_000,
+      exportDeadlineMillis: 1_500,
+      retry: { initialBackoffMillis: 10, maxBackoffMillis: 40 },
+    });
+    const records = Array.from({ length: 3_000 }, (_, i) => createTrackRecord(`client-${i % 30}`, { seq: i }));
+    const started = Date.now();
+    const { result } = await exportOnce(exporter, records);
+    const elapsed = Date.now() - started;
+
+    assert.equal(result.code, ExportResultCode.FAILED);
+    assert.ok(elapsed >= 1_400 && elapsed < 10_000, `the export took ${elapsed} ms`);
+    const stats = exporter.getStats();
+    assert.equal(stats.received, 3_000);
+    // Nothing was delivered; every record is accounted for as dropped or failed, and none is held past the cap.
+    assert.equal(stats.sent, 0);
+    assert.ok(stats.buffered <= 100, `buffered ${stats.buffered}`);
+    assert.equal(stats.dropped + stats.failed + stats.buffered, 3_000);
+  });
+});
