@@ -107,6 +107,8 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
   const activeLimit = WORKERS_PER_CONNECTION * config.maxConcurrentRequests;
   const queue = new LaneQueue();
   let workers = 0;
+  /** Set once shutdown abandoned everything held (`abortAll`): later hand-overs are set aside at once. */
+  let abandonedAll: Error | undefined;
   const held = new HeldUnits(config.maxBufferedRecords, stats, settleAbandoned);
   // Made once, not in `deliver`: see HeldUnits' error for the same cause.
   const overCapOnTheWire = new GravityExportError(`over maxBufferedRecords (${config.maxBufferedRecords}) with every held record on the wire`, CODE_BUFFER_FULL);
@@ -251,18 +253,28 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     }
   }
 
+  /** Settles a batch of the job at once, without sending it: spooled when a spool is configured, else dropped. */
+  function setAside(job: ExportJob, batch: RequestBatch, reason: Error): void {
+    const index = job.settled.length;
+    job.settled.push([]);
+    job.remaining++;
+    void toSpoolOr('dropped', batch, reason).then((settled) => settle(job, index, [settled]));
+  }
+
   /** Holds and queues the batches (within `maxBufferedRecords`; the rest are dropped and settled), and starts workers. */
   function addTo(job: ExportJob, batches: readonly RequestBatch[]): void {
     if (batches.length === 0) return;
+    if (abandonedAll !== undefined) {
+      // Handed over after shutdown gave up on what was held (an export still mapping): nothing more is sent.
+      for (const batch of batches) setAside(job, batch, abandonedAll);
+      return;
+    }
     const incoming = batches.reduce((n, b) => n + b.eventJson.length, 0);
     let room = held.makeRoom(incoming, job);
     for (const batch of batches) {
       const records = batch.eventJson.length;
       if (records > room) {
-        const index = job.settled.length;
-        job.settled.push([]);
-        job.remaining++;
-        void toSpoolOr('dropped', batch, overCapOnTheWire).then((settled) => settle(job, index, [settled]));
+        setAside(job, batch, overCapOnTheWire);
         continue;
       }
       room -= records;
@@ -305,7 +317,10 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     pending: (includeParked) => held.pending(includeParked),
     parkedIdle: () => parking.idle(),
     wakeParked: () => held.wakeParked(),
-    abortAll: () => held.abortAll(new GravityShutdownError('the exporter shut down before these records were delivered')),
+    abortAll: () => {
+      abandonedAll = new GravityShutdownError('the exporter shut down before these records were delivered');
+      held.abortAll(abandonedAll);
+    },
     replay: (batches, deadlineMillis, signal) => replayBatches({ stats, held, attempt }, batches, deadlineMillis, signal),
   };
 }

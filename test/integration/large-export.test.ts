@@ -99,4 +99,33 @@ describe('an export larger than maxBufferedRecords', () => {
     assert.ok(stats.buffered <= 100, `buffered ${stats.buffered}`);
     assert.equal(stats.dropped + stats.failed + stats.buffered, 3_000);
   });
+
+  it('shut down while it waits for room: shutdown ends it, every record counted, nothing left held', { timeout: 30_000 }, async () => {
+    emulator = await startEmulator();
+    emulator.setRandomFaults({ rate: 1, faults: [{ kind: 'hang' }] });
+    exporter = new GravityLogRecordExporter({
+      url: emulator.url,
+      accessToken: 't',
+      maxBufferedRecords: 100,
+      maxBatchSize: 10,
+      maxConcurrentRequests: 2,
+      timeoutMillis: 60_000,
+      exportDeadlineMillis: 1_000,
+    });
+    const records = Array.from({ length: 5_000 }, (_, i) => createTrackRecord(`client-${i % 50}`, { seq: i }));
+    const exported = exportOnce(exporter, records);
+    await emulator.waitForRequests(1);
+    const started = Date.now();
+    await exporter.shutdown();
+    const shutdownMillis = Date.now() - started;
+    const { result } = await exported;
+
+    assert.equal(result.code, ExportResultCode.FAILED);
+    assert.ok(shutdownMillis < 5_000, `shutdown took ${shutdownMillis} ms`);
+    const stats = exporter.getStats();
+    assert.equal(stats.received, 5_000);
+    assert.equal(stats.sent, 0);
+    assert.equal(stats.buffered, 0);
+    assert.equal(stats.dropped + stats.failed, 5_000);
+  });
 });
