@@ -42,6 +42,7 @@ const ALL_RUNNERS: readonly RunnerKind[] = [
   'otlp-tuned',
   'otel-noop',
   'encode-floor',
+  'gravity-encode',
   'undici-floor',
 ];
 const NETWORK_RUNNERS = new Set<RunnerKind>(['gravity-default', 'gravity-tuned', 'gravity-whatif', 'otlp-default', 'otlp-tuned', 'undici-floor']);
@@ -390,15 +391,26 @@ function evaluateTargets(results: Map<string, RunnerSummary[]>, emit: EmitResult
       met: ratio >= 1,
     });
   }
-  if (s1 !== undefined && s1Encode !== undefined) {
-    const ratio = s1.cpuSecondsPer1k / s1Encode.cpuSecondsPer1k;
-    const exporterOnly = s1Noop !== undefined ? (s1.cpuSecondsPer1k - s1Noop.cpuSecondsPer1k) / s1Encode.cpuSecondsPer1k : undefined;
+  const s1Alone = find('S1', 'gravity-encode');
+  if (s1Encode !== undefined && (s1 !== undefined || s1Alone !== undefined)) {
+    const parts: string[] = [];
+    const alone = s1Alone !== undefined ? s1Alone.cpuSecondsPer1k / s1Encode.cpuSecondsPer1k : undefined;
+    if (alone !== undefined) {
+      parts.push(`the exporter alone (gravity-encode: the encode floor's work through our pipeline) ${alone.toFixed(2)}× (${fmt(s1Alone!.cpuSecondsPer1k, 3)} vs ${fmt(s1Encode.cpuSecondsPer1k, 3)} CPU s/1k)`);
+    }
+    if (s1 !== undefined) {
+      const whole = s1.cpuSecondsPer1k / s1Encode.cpuSecondsPer1k;
+      const minusSdk = s1Noop !== undefined ? (s1.cpuSecondsPer1k - s1Noop.cpuSecondsPer1k) / s1Encode.cpuSecondsPer1k : undefined;
+      parts.push(
+        `with its HTTP and the OTel SDK (gravity-tuned) ${whole.toFixed(2)}×` +
+          (minusSdk !== undefined ? `, minus the OTel SDK's own cost (otel-noop) ${minusSdk.toFixed(2)}×` : '') +
+          (s1Floor !== undefined ? ` (the undici floor's own HTTP puts it at ${(s1Floor.cpuSecondsPer1k / s1Encode.cpuSecondsPer1k).toFixed(2)}×)` : ''),
+      );
+    }
     lines.push({
       target: 'S1: exporter CPU ≤ 1.5× the encode floor per record',
-      measured:
-        `whole runner ${ratio.toFixed(2)}× (${fmt(s1.cpuSecondsPer1k, 3)} vs ${fmt(s1Encode.cpuSecondsPer1k, 3)} CPU s/1k)` +
-        (exporterOnly !== undefined ? `; minus the OTel SDK's own cost (otel-noop runner): ${exporterOnly.toFixed(2)}×` : ''),
-      met: (exporterOnly ?? ratio) <= 1.5,
+      measured: parts.join('; '),
+      met: alone !== undefined ? alone <= 1.5 : undefined,
     });
   }
   const s3 = find('S3', 'gravity-tuned');
@@ -555,6 +567,9 @@ async function main(): Promise<void> {
     '  - `otel-noop`: the tuned processor with a no-op exporter: the OTel SDK\'s own cost (emit, queue, batches).',
     '  - `encode-floor`: build each record\'s wire event, group the whole workload per client (≤ 200 per request),',
     '    `JSON.stringify` + `gzipSync` each body. No OTel, no network.',
+    '  - `gravity-encode`: the encode floor\'s work through our code: the workload\'s log records, emitted and captured',
+    '    before the clock starts, go through the exporter\'s pipeline in one export (mapping, validation, grouping,',
+    '    JSON, gzip, the delivery machinery) with the socket replaced by an immediate `{"code":0}`. No OTel SDK, no network.',
     `  - \`undici-floor\`: the encode floor POSTed with an undici \`Pool\` of ${concurrency} connections, ${concurrency} requests in flight.`,
     '- "lost" = records a client should have received but did not; "misattr." = records under the wrong client,',
     '  duplicated, or beyond a client\'s expected count. Both are checked per client against the workload.',

@@ -18,6 +18,10 @@ import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { Pool } from 'undici';
 import * as gravity from '../src/index.js';
+import { resolveConfig } from '../src/config.js';
+import { createExportPipeline } from '../src/export-pipeline.js';
+import { mapLogRecord } from '../src/mapping/map-log-record.js';
+import type { Transport } from '../src/transport/types.js';
 import { VERSION } from '../src/version.js';
 import { createWorkload, generateWorkload, stampEmitTime, toLogRecord, toWireEvent } from './workload.js';
 import type { BenchRecord } from './workload.js';
@@ -30,6 +34,7 @@ export type RunnerKind =
   | 'gravity-whatif'
   | 'otel-noop'
   | 'encode-floor'
+  | 'gravity-encode'
   | 'undici-floor';
 
 /** Overrides of the tuned processor settings (`gravity.GRAVITY_PROCESSOR_DEFAULTS` otherwise). */
@@ -313,6 +318,70 @@ async function runFloor(config: RunnerConfig, post: boolean): Promise<RunnerResu
 }
 
 /**
+ * Our exporter's own work, side by side with the encode floor's (no OTel SDK, no network): the workload's
+ * log records are emitted through the OTel SDK and captured before the clock starts; timed is one export of
+ * all of them through the exporter's pipeline (mapping, validation, grouping, JSON, gzip, the delivery
+ * machinery) with the socket replaced by an immediate `{"code":0}`. The same per-record stamping the floor
+ * does in its timed loop is done here too.
+ */
+async function runEncode(config: RunnerConfig): Promise<RunnerResult> {
+  const records = generateWorkload({ seed: config.seed, clients: config.clients, records: config.records });
+  const captured: ReadableLogRecord[] = [];
+  const capture: LogRecordExporter = {
+    export(logs, resultCallback) {
+      captured.push(...logs);
+      resultCallback({ code: ExportResultCode.SUCCESS });
+    },
+    shutdown: () => Promise.resolve(),
+    forceFlush: () => Promise.resolve(),
+  };
+  const provider = new LoggerProvider({
+    processors: [new BatchLogRecordProcessor({ exporter: capture, maxQueueSize: records.length, maxExportBatchSize: records.length, scheduledDelayMillis: 600_000 })],
+  });
+  const logger = provider.getLogger('bench');
+  const now = Date.now();
+  for (const record of records) {
+    stampEmitTime(record, now);
+    logger.emit(toLogRecord(record));
+  }
+  await provider.forceFlush(FLUSH_TIMEOUT);
+  await provider.shutdown();
+  let requests = 0;
+  let bytes = 0;
+  const transport: Transport = {
+    send(request) {
+      requests++;
+      bytes += request.body.length;
+      return Promise.resolve({ status: 'success', response: { code: 0 } });
+    },
+    close: () => Promise.resolve(),
+  };
+  const pipeline = createExportPipeline(resolveConfig({ url: config.sinkOrigin, accessToken: 'bench-token' }), { transport });
+  const baselineRssBytes = process.memoryUsage.rss();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (const record of records) stampEmitTime(record, Date.now());
+  const result = await new Promise<ExportResult>((resolve) => pipeline.export(captured, mapLogRecord, resolve));
+  const wallMillis = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  if (result.code !== ExportResultCode.SUCCESS) note(`gravity-encode: ${String(result.error)}`);
+  await pipeline.shutdown();
+  return {
+    kind: config.kind,
+    emitted: records.length,
+    wallMillis,
+    emitMillis: 0,
+    cpuMicros: cpu.user + cpu.system,
+    baselineRssBytes,
+    peakRssBytes: peakRss(),
+    floorRequests: requests,
+    floorBytes: bytes,
+    warnings,
+    ...(firstWarning !== undefined ? { firstWarning } : {}),
+  };
+}
+
+/**
  * The emit path: the same analytics record emitted through a BatchLogRecordProcessor whose exporter is a
  * no-op vs ours (ours must add nothing there), alternating rounds, flushing between rounds untimed.
  */
@@ -406,6 +475,9 @@ async function main(): Promise<void> {
       break;
     case 'undici-floor':
       result = await runFloor(config, true);
+      break;
+    case 'gravity-encode':
+      result = await runEncode(config);
       break;
     default:
       result = await runOtel(config);
