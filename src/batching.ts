@@ -40,14 +40,15 @@ export interface Batching {
 /** Room for the envelope `{"client_id":…,"event_list":[…]}` around the items. */
 const ENVELOPE_BYTES = 64;
 
-function groupKey(record: SerialisedRecord): string {
-  if (record.clientIp === undefined && record.clientUa === undefined) return record.clientId;
-  return `${record.clientId}\u0000${record.clientIp ?? ''}\u0000${record.clientUa ?? ''}`;
-}
 
 /** A mapped record as the wire and the spool carry it: its event serialised once, here. */
 export function serialiseRecord(record: GravityRecord): SerialisedRecord {
-  return { clientId: record.clientId, clientIp: record.clientIp, clientUa: record.clientUa, eventJson: JSON.stringify(record.event) };
+  return { clientId: record.clientId, clientIp: record.clientIp, clientUa: record.clientUa, eventJson: serialiseEvent(record) };
+}
+
+/** The JSON text of a mapped record's `event_list` item. */
+export function serialiseEvent(record: GravityRecord): string {
+  return JSON.stringify(record.event);
 }
 
 /**
@@ -58,7 +59,8 @@ export function serialiseRecord(record: GravityRecord): SerialisedRecord {
  */
 export class BatchGrouper {
   private readonly _limits: BatchLimits;
-  private readonly _open = new Map<string, RequestBatch>();
+  /** Open batches by group key, with the bytes of their envelope (made once per batch, not per record). */
+  private readonly _open = new Map<string, { readonly batch: RequestBatch; readonly envelope: number }>();
   private _closed: RequestBatch[] = [];
   /** Records too large for any request. */
   readonly oversized: Rejection[] = [];
@@ -70,10 +72,16 @@ export class BatchGrouper {
   }
 
   add(record: SerialisedRecord): void {
+    this.addEvent(record.clientId, record.clientIp, record.clientUa, record.eventJson);
+  }
+
+  /** Adds one record given as its parts: the export path makes no {@link SerialisedRecord} per record. */
+  addEvent(clientId: string, clientIp: string | undefined, clientUa: string | undefined, json: string): void {
     const limits = this._limits;
-    const json = record.eventJson;
     const bytes = utf8Bytes(json);
-    const envelope = ENVELOPE_BYTES + jsonStringBytes(record.clientId) + jsonStringBytes(record.clientIp) + jsonStringBytes(record.clientUa);
+    const key = clientIp === undefined && clientUa === undefined ? clientId : `${clientId}\u0000${clientIp ?? ''}\u0000${clientUa ?? ''}`;
+    const open = this._open.get(key);
+    const envelope = open?.envelope ?? ENVELOPE_BYTES + jsonStringBytes(clientId) + jsonStringBytes(clientIp) + jsonStringBytes(clientUa);
     if (bytes + envelope > limits.maxBatchBytes) {
       this.oversized.push({
         ok: false,
@@ -84,20 +92,19 @@ export class BatchGrouper {
       return;
     }
     this.records++;
-    const key = groupKey(record);
-    const batch = this._open.get(key);
-    if (batch !== undefined && batch.eventJson.length < limits.maxBatchSize && batch.bytes + bytes + 1 + envelope <= limits.maxBatchBytes) {
-      batch.eventJson.push(json);
-      batch.bytes += bytes + 1;
-      return;
-    }
-    if (batch !== undefined) {
+    if (open !== undefined) {
+      const { batch } = open;
+      if (batch.eventJson.length < limits.maxBatchSize && batch.bytes + bytes + 1 + envelope <= limits.maxBatchBytes) {
+        batch.eventJson.push(json);
+        batch.bytes += bytes + 1;
+        return;
+      }
       // Re-inserted below, so that `finish` still lists the open batches in the order they were opened.
       this._open.delete(key);
       this._closed.push(batch);
     }
     // Made with its first item: an empty array that is pushed to reserves room for 17 (most batches hold one).
-    this._open.set(key, { clientId: record.clientId, clientIp: record.clientIp ?? undefined, clientUa: record.clientUa ?? undefined, eventJson: [json], bytes });
+    this._open.set(key, { batch: { clientId, clientIp: clientIp ?? undefined, clientUa: clientUa ?? undefined, eventJson: [json], bytes }, envelope });
   }
 
   /** The batches closed (full) since the last call, in the order they were closed. */
@@ -110,7 +117,7 @@ export class BatchGrouper {
   /** Every batch not taken yet (closed, then open), and no more open ones. */
   finish(): RequestBatch[] {
     const rest = this.takeClosed();
-    for (const batch of this._open.values()) rest.push(batch);
+    for (const { batch } of this._open.values()) rest.push(batch);
     this._open.clear();
     return rest;
   }

@@ -5,7 +5,7 @@
  */
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
-import { BatchGrouper, serialiseRecord } from './batching.js';
+import { BatchGrouper, serialiseEvent } from './batching.js';
 import type { RequestBatch } from './batching.js';
 import type { ResolvedConfig } from './config.js';
 import { createDelivery } from './delivery.js';
@@ -167,7 +167,8 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
     if (result === undefined) {
       stats.ignored++;
     } else if (result.ok) {
-      into.grouper.add(serialiseRecord(result.value));
+      const record = result.value;
+      into.grouper.addEvent(record.clientId, record.clientIp, record.clientUa, serialiseEvent(record));
     } else {
       into.rejections.push(result);
     }
