@@ -239,13 +239,12 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
   async function work(): Promise<void> {
     try {
       for (let lane = queue.shift(); lane !== undefined; lane = queue.shift()) {
-        lane.working = true;
         try {
           for (let entry = queue.nextOf(lane); entry !== undefined; entry = queue.nextOf(lane)) {
             settle(entry.job, entry.index, await deliverOne(entry.unit, entry.batch, entry.job.deadlineMillis));
           }
         } finally {
-          lane.working = false;
+          queue.finished(lane);
         }
       }
     } finally {
@@ -280,7 +279,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       room -= records;
       const unit: Unit = { clientId: batch.clientId, records, state: 'queued', owner: job };
       held.hold(unit);
-      // One lane per client and export: its batches go one after the other, so its records arrive in emit order.
+      // One lane per client: its batches go one after the other, so its records arrive in emit order.
       queue.add(job, unit, batch);
     }
     while (workers < activeLimit && !queue.isEmpty()) {

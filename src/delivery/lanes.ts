@@ -1,7 +1,9 @@
 /**
  * Batches waiting for a delivery worker, shared by all exports: one FIFO of lanes, each lane one client's
- * batches of one export (sent one after the other, so that its records arrive in emit order). An export adds
- * batches while it is still mapping (a client's lane is queued again if a worker had emptied it). A waiting batch
+ * batches, of every export, in the order they were handed over. A lane's batches go one after the other (the
+ * next one only once the previous one is settled: sent, or given up after its retries), so that a client's
+ * records arrive in emit order, across exports too. An export adds batches while it is still mapping (a
+ * client's lane is queued again if a worker had emptied it). A waiting batch
  * is plain data (no promise, function or array exists for it until a worker takes it), and one abandoned
  * before that is taken out at once (`LaneQueue.take`), so a stalled endpoint costs little per held batch.
  */
@@ -17,13 +19,11 @@ export interface ExportJob {
   /** No more batches will be added. */
   sealed: boolean;
   readonly deadlineMillis: number;
-  /** The job's lanes by client id. */
-  readonly lanes: Map<string, Lane>;
   readonly resolve: (settled: Settled[]) => void;
 }
 
 export function createJob(deadlineMillis: number, resolve: (settled: Settled[]) => void): ExportJob {
-  return { settled: [], remaining: 0, sealed: false, deadlineMillis, lanes: new Map(), resolve };
+  return { settled: [], remaining: 0, sealed: false, deadlineMillis, resolve };
 }
 
 /** No more batches will be added to the job; it resolves now if every batch it had is settled. */
@@ -44,8 +44,9 @@ export interface Entry {
   next: Entry | undefined;
 }
 
-/** One client's batches of one export, in order (a linked list of entries). */
+/** One client's batches, in order (a linked list of entries). */
 export interface Lane {
+  readonly clientId: string;
   /** The first entry no worker has taken yet (possibly taken out already). */
   first: Entry | undefined;
   last: Entry | undefined;
@@ -59,8 +60,8 @@ export interface Lane {
   working: boolean;
 }
 
-export function createLane(): Lane {
-  return { first: undefined, last: undefined, untaken: 0, before: undefined, after: undefined, queued: false, working: false };
+function createLane(clientId: string): Lane {
+  return { clientId, first: undefined, last: undefined, untaken: 0, before: undefined, after: undefined, queued: false, working: false };
 }
 
 /** Records what became of the export's batch at `index`; the last one of a sealed job resolves the export. */
@@ -73,6 +74,8 @@ export function settle(job: ExportJob, index: number, settled: Settled[]): void 
 export class LaneQueue {
   private _head: Lane | undefined;
   private _tail: Lane | undefined;
+  /** The lanes that have entries or a worker, by client id. */
+  private readonly _lanes = new Map<string, Lane>();
   /** Entries not taken yet, by unit (lanes being worked on included). */
   private readonly _untaken = new Map<Unit, Entry>();
 
@@ -80,13 +83,10 @@ export class LaneQueue {
     return this._head === undefined;
   }
 
-  /**
-   * Appends a batch to its job's lane for its client, and queues the lane unless it is queued already or a
-   * worker holds it.
-   */
+  /** Appends a batch to its client's lane, and queues the lane unless it is queued already or a worker holds it. */
   add(job: ExportJob, unit: Unit, batch: RequestBatch): void {
-    let lane = job.lanes.get(batch.clientId);
-    if (lane === undefined) job.lanes.set(batch.clientId, (lane = createLane()));
+    let lane = this._lanes.get(batch.clientId);
+    if (lane === undefined) this._lanes.set(batch.clientId, (lane = createLane(batch.clientId)));
     const entry: Entry = { unit, batch, job, index: job.settled.length, lane, next: undefined };
     job.settled.push([]);
     job.remaining++;
@@ -107,11 +107,20 @@ export class LaneQueue {
     this._tail = lane;
   }
 
-  /** The oldest lane with an entry left, now out of the queue (its worker calls `nextOf`). */
+  /** The oldest lane with an entry left, now out of the queue and held by the calling worker (`nextOf`, then `finished`). */
   shift(): Lane | undefined {
     const lane = this._head;
-    if (lane !== undefined) this._unlink(lane);
+    if (lane !== undefined) {
+      this._unlink(lane);
+      lane.working = true;
+    }
     return lane;
+  }
+
+  /** The worker is done with the lane (`nextOf` found nothing left); entries added later queue it again. */
+  finished(lane: Lane): void {
+    lane.working = false;
+    this._forgetIfIdle(lane);
   }
 
   /** The next entry of a lane a worker holds, now taken; `undefined` once none is left. */
@@ -140,7 +149,12 @@ export class LaneQueue {
     while (lane.first !== undefined && !this._untaken.has(lane.first.unit)) lane.first = lane.first.next;
     if (lane.first === undefined) lane.last = undefined;
     if (--lane.untaken === 0 && lane.queued) this._unlink(lane);
+    this._forgetIfIdle(lane);
     return entry;
+  }
+
+  private _forgetIfIdle(lane: Lane): void {
+    if (lane.untaken === 0 && !lane.working && !lane.queued && this._lanes.get(lane.clientId) === lane) this._lanes.delete(lane.clientId);
   }
 
   private _unlink(lane: Lane): void {
