@@ -127,6 +127,9 @@ export class LaneQueue {
   nextOf(lane: Lane): Entry | undefined {
     for (let entry = lane.first; entry !== undefined; entry = lane.first) {
       lane.first = entry.next;
+      // Unlinked: a worker holds its entry for as long as the request takes (a hung endpoint: until the
+      // deadline), and through `next` it would keep every later batch of the client alive, dropped ones too.
+      entry.next = undefined;
       if (lane.first === undefined) lane.last = undefined;
       if (this._untaken.delete(entry.unit)) {
         lane.untaken--;
@@ -146,7 +149,11 @@ export class LaneQueue {
     this._untaken.delete(unit);
     const { lane } = entry;
     // The oldest go first, so taken-out entries are mostly at the front: drop them from the lane now.
-    while (lane.first !== undefined && !this._untaken.has(lane.first.unit)) lane.first = lane.first.next;
+    while (lane.first !== undefined && !this._untaken.has(lane.first.unit)) {
+      const gone = lane.first;
+      lane.first = gone.next;
+      gone.next = undefined;
+    }
     if (lane.first === undefined) lane.last = undefined;
     if (--lane.untaken === 0 && lane.queued) this._unlink(lane);
     this._forgetIfIdle(lane);
