@@ -10,6 +10,7 @@ import { runInNewContext } from 'node:vm';
 import type { RequestBatch } from '../../src/batching.js';
 import { resolveConfig } from '../../src/config.js';
 import { createDelivery } from '../../src/delivery.js';
+import { GravityExportError } from '../../src/errors.js';
 import { StatsRecorder } from '../../src/stats.js';
 import { sleepUnref } from '../../src/transport/retrying-transport.js';
 import type { SendRequest, SendResult, Transport } from '../../src/transport/types.js';
@@ -21,7 +22,7 @@ const gc = runInNewContext('gc') as () => void;
 const hangingTransport: Transport = {
   send: (request: SendRequest) =>
     new Promise<SendResult>((resolve) => {
-      request.signal?.addEventListener('abort', () => resolve({ status: 'retryable', error: new Error('aborted') }), { once: true });
+      request.signal?.addEventListener('abort', () => resolve({ status: 'retryable', error: new GravityExportError('aborted', 'GRAVITY_SHUTDOWN') }), { once: true });
     }),
   close: () => Promise.resolve(),
 };
