@@ -110,7 +110,11 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
   const transport = dependencies.transport ?? createHttpTransport(config);
   const now = dependencies.now ?? Date.now;
   const stats = new StatsRecorder();
-  const limits = { maxBatchSize: config.debug ? 1 : config.maxBatchSize, maxBatchBytes: config.maxBatchBytes };
+  // A request never holds more records than delivery may hold (a batch over maxBufferedRecords could only be dropped).
+  const limits = {
+    maxBatchSize: config.debug ? 1 : Math.min(config.maxBatchSize, config.maxBufferedRecords),
+    maxBatchBytes: config.maxBatchBytes,
+  };
   const random = dependencies.random ?? Math.random;
   const drainer: SpoolDrainer | undefined =
     dependencies.spool === undefined && config.spoolDir !== undefined

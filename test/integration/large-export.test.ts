@@ -128,4 +128,17 @@ describe('an export larger than maxBufferedRecords', () => {
     assert.equal(stats.buffered, 0);
     assert.equal(stats.dropped + stats.failed, 5_000);
   });
+
+  it('with a cap below maxBatchSize, requests are cut to the cap instead of dropped', async () => {
+    emulator = await startEmulator();
+    exporter = new GravityLogRecordExporter({ url: emulator.url, accessToken: 't', maxBufferedRecords: 50 });
+    const records = Array.from({ length: 300 }, (_, i) => createTrackRecord('one-client', { seq: i }));
+    const { result } = await exportOnce(exporter, records);
+
+    assert.equal(result.code, ExportResultCode.SUCCESS);
+    assert.equal(exporter.getStats().dropped, 0);
+    assert.deepEqual(emulator.events().map((e) => e.properties['seq']), records.map((_, i) => i));
+    assert.ok(emulator.requests.every((r) => Number(r.headers['ge-integration-count']) <= 50));
+  });
 });
+

@@ -31,6 +31,8 @@ describe('parseRetryAfterMillis', () => {
   });
 
   test('returns undefined for missing, blank or unparsable values', () => {
-    for (const value of [undefined, '', '  ', 'soon', '1e3']) assert.equal(parseRetryAfterMillis(value, now), undefined, String(value));
+    for (const value of [undefined, '', '  ', 'soon', '1e3', '-1', '-5', '+3']) {
+      assert.equal(parseRetryAfterMillis(value, now), undefined, String(value));
+    }
   });
 });
