@@ -72,8 +72,6 @@ export interface DeliveryJob {
 export interface Delivery {
   /** Opens the delivery of one export; all its batches share one deadline. */
   open(deadlineMillis: number): DeliveryJob;
-  /** Delivers the batches of one export under one deadline; resolves (never rejects) with what became of them. */
-  deliver(batches: readonly RequestBatch[], deadlineMillis: number): Promise<Settled[]>;
   /** Records and clients held in memory, optionally without those waiting for client initialisation. */
   pending(includeParked: boolean): PendingSummary;
   /** Resolves when every background wait for client initialisation has ended. */
@@ -110,7 +108,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
   /** Set once shutdown abandoned everything held (`abortAll`): later hand-overs are set aside at once. */
   let abandonedAll: Error | undefined;
   const held = new HeldUnits(config.maxBufferedRecords, stats, settleAbandoned);
-  // Made once, not in `deliver`: see HeldUnits' error for the same cause.
+  // Made once, not per export: see HeldUnits' error for the same cause.
   const overCapOnTheWire = new GravityExportError(`over maxBufferedRecords (${config.maxBufferedRecords}) with every held record on the wire`, CODE_BUFFER_FULL);
   const compression = config.debug ? 'none' : config.compression;
   // With a spool, the first retryable failure goes to disk at once: a crash mid-outage then loses nothing.
@@ -307,11 +305,6 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
 
   return {
     open,
-    deliver(batches, deadlineMillis) {
-      const job = open(deadlineMillis);
-      job.add(batches);
-      return job.seal();
-    },
 
     pending: (includeParked) => held.pending(includeParked),
     parkedIdle: () => parking.idle(),
