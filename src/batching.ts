@@ -40,13 +40,7 @@ export interface Batching {
 /** Room for the envelope `{"client_id":…,"event_list":[…]}` around the items. */
 const ENVELOPE_BYTES = 64;
 
-
-/** A mapped record as the wire and the spool carry it: its event serialised once, here. */
-export function serialiseRecord(record: GravityRecord): SerialisedRecord {
-  return { clientId: record.clientId, clientIp: record.clientIp, clientUa: record.clientUa, eventJson: serialiseEvent(record) };
-}
-
-/** The JSON text of a mapped record's `event_list` item. */
+/** The JSON text of a mapped record's `event_list` item: each record is serialised once, here. */
 export function serialiseEvent(record: GravityRecord): string {
   return JSON.stringify(record.event);
 }

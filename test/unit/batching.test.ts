@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BatchGrouper, groupIntoBatches as groupSerialised, serialiseRecord } from '../../src/batching.js';
-import type { BatchLimits, Batching, RequestBatch } from '../../src/batching.js';
+import { BatchGrouper, groupIntoBatches as groupSerialised, serialiseEvent } from '../../src/batching.js';
+import type { BatchLimits, Batching, RequestBatch, SerialisedRecord } from '../../src/batching.js';
 import { toPayloadJson } from '../../src/encode.js';
 import type { GravityRecord } from '../../src/mapping/map-record.js';
 
@@ -19,6 +19,11 @@ const LIMITS = { maxBatchSize: 200, maxBatchBytes: 1_000_000 };
 
 function ns(batch: RequestBatch): number[] {
   return batch.eventJson.map((json) => (JSON.parse(json) as { properties: { n: number } }).properties.n);
+}
+
+/** A mapped record as the spool stores it. */
+function serialiseRecord(record: GravityRecord): SerialisedRecord {
+  return { clientId: record.clientId, clientIp: record.clientIp, clientUa: record.clientUa, eventJson: serialiseEvent(record) };
 }
 
 /** Groups mapped records the way the pipeline does: serialised once, then batched. */
