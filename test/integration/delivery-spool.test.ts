@@ -53,6 +53,22 @@ describe('delivery with a spool', () => {
     assert.deepEqual(seqs(emulator), Array.from({ length: 20 }, (_, i) => i));
   });
 
+  it('spools a whole export larger than maxBufferedRecords during an outage (it waits for room, drops nothing)', { timeout: 60_000 }, async () => {
+    const emulator = await emulatorFor();
+    await emulator.setDown(true);
+    const exporter = new GravityLogRecordExporter({ ...FAST, url: emulator.url, spoolDir: tempDir(), maxBufferedRecords: 300, maxBatchSize: 20 });
+    cleanups.push(() => exporter.shutdown());
+    const records = Array.from({ length: 5_000 }, (_, i) => createTrackRecord(`c${i % 40}`, { seq: i }));
+    const { result } = await exportOnce(exporter, records);
+    assert.equal(result.code, ExportResultCode.SUCCESS);
+    const stats = exporter.getStats();
+    assert.equal(stats.spooled, 5_000);
+    assert.equal(stats.dropped, 0);
+    await emulator.setDown(false);
+    await emulator.waitForEvents(5_000, 40_000);
+    assert.deepEqual(seqs(emulator), Array.from({ length: 5_000 }, (_, i) => i));
+  });
+
   it('keeps the original time of spooled records', async () => {
     const emulator = await emulatorFor();
     await emulator.setDown(true);
