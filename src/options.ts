@@ -75,8 +75,8 @@ export interface GravityExporterOptions {
    * Most records held in memory (requests in flight, waiting for a retry, or for client initialisation).
    * Beyond it the oldest waiting records of earlier exports are dropped (or written to the spool when
    * `spoolDir` is set), counted in `getStats().dropped` and reported through `diag.warn`; an export larger
-   * than the cap waits for its own earlier requests instead of dropping its own records. Each held record costs at most ~2.3 kB
-   * (one record per client and request), so the default bounds that state to about 50 MB.
+   * than the cap waits for its own earlier requests instead of dropping its own records. Each held record
+   * costs at most ~2.3 kB (one record per client and request), so the default bounds that state to about 50 MB.
    * Env: `GE_MAX_BUFFERED_RECORDS`.
    * @default 20000
    */

@@ -16,7 +16,7 @@ export function parseRetryAfterMillis(value: string | string[] | undefined, nowM
   if (text === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
   // Otherwise an HTTP date ("Wed, 21 Oct 2015 07:28:00 GMT"): it names a day or month. Without a letter,
-  // Date.parse would read "-1" or "2030" as a year.
+  // Date.parse would read "-1" or "+3" as a year.
   if (!/[a-z]/i.test(text)) return undefined;
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
