@@ -11,6 +11,7 @@ import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { createGravityLogRecordProcessor, GravityLogRecordExporter } from '../../src/index.js';
+import type { GravityExporterOptions } from '../../src/index.js';
 import { exportOnce } from '../helpers/export-once.js';
 import { createTrackRecord } from '../helpers/record-builders.js';
 
@@ -27,6 +28,24 @@ afterEach(async () => {
   exporter = undefined;
   emulator = undefined;
 });
+
+/**
+ * An exporter with a 100-record cap and two connections in front of an emulator whose every request hangs:
+ * only the export deadline (or shutdown) ends the waits.
+ */
+async function exporterBehindHungEndpoint(options: Pick<GravityExporterOptions, 'exportDeadlineMillis' | 'retry'>): Promise<GravityLogRecordExporter> {
+  emulator = await startEmulator();
+  emulator.setRandomFaults({ rate: 1, faults: [{ kind: 'hang' }] });
+  return new GravityLogRecordExporter({
+    url: emulator.url,
+    accessToken: 't',
+    maxBufferedRecords: 100,
+    maxBatchSize: 10,
+    maxConcurrentRequests: 2,
+    timeoutMillis: 60_000,
+    ...options,
+  });
+}
 
 describe('an export larger than maxBufferedRecords', () => {
   it('is delivered whole through the processor, in emit order per client, never holding more than the cap', { timeout: 60_000 }, async () => {
@@ -73,18 +92,7 @@ describe('an export larger than maxBufferedRecords', () => {
   });
 
   it('ends at its deadline on a stalled endpoint, every record counted and no more than the cap held', { timeout: 30_000 }, async () => {
-    emulator = await startEmulator();
-    emulator.setRandomFaults({ rate: 1, faults: [{ kind: 'hang' }] });
-    exporter = new GravityLogRecordExporter({
-      url: emulator.url,
-      accessToken: 't',
-      maxBufferedRecords: 100,
-      maxBatchSize: 10,
-      maxConcurrentRequests: 2,
-      timeoutMillis: 60_000,
-      exportDeadlineMillis: 1_500,
-      retry: { initialBackoffMillis: 10, maxBackoffMillis: 40 },
-    });
+    exporter = await exporterBehindHungEndpoint({ exportDeadlineMillis: 1_500, retry: { initialBackoffMillis: 10, maxBackoffMillis: 40 } });
     const records = Array.from({ length: 3_000 }, (_, i) => createTrackRecord(`client-${i % 30}`, { seq: i }));
     const started = Date.now();
     const { result } = await exportOnce(exporter, records);
@@ -101,20 +109,10 @@ describe('an export larger than maxBufferedRecords', () => {
   });
 
   it('shut down while it waits for room: shutdown ends it, every record counted, nothing left held', { timeout: 30_000 }, async () => {
-    emulator = await startEmulator();
-    emulator.setRandomFaults({ rate: 1, faults: [{ kind: 'hang' }] });
-    exporter = new GravityLogRecordExporter({
-      url: emulator.url,
-      accessToken: 't',
-      maxBufferedRecords: 100,
-      maxBatchSize: 10,
-      maxConcurrentRequests: 2,
-      timeoutMillis: 60_000,
-      exportDeadlineMillis: 1_000,
-    });
+    exporter = await exporterBehindHungEndpoint({ exportDeadlineMillis: 1_000 });
     const records = Array.from({ length: 5_000 }, (_, i) => createTrackRecord(`client-${i % 50}`, { seq: i }));
     const exported = exportOnce(exporter, records);
-    await emulator.waitForRequests(1);
+    await emulator!.waitForRequests(1);
     const started = Date.now();
     await exporter.shutdown();
     const shutdownMillis = Date.now() - started;
