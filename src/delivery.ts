@@ -12,7 +12,7 @@ import { createParking } from './delivery/parking.js';
 import type { Settled } from './delivery/parking.js';
 import { replayBatches } from './delivery/replay.js';
 import type { ReplayReport } from './delivery/replay.js';
-import { createJob, LaneQueue, seal, settle } from './delivery/lanes.js';
+import { createJob, LaneQueue, reserve, seal, settle } from './delivery/lanes.js';
 import type { ExportJob } from './delivery/lanes.js';
 import { abandonReason, CODE_BUFFER_FULL, HeldUnits, isAbandoned, signalOf, Slots, wasDroppedForRoom } from './delivery/units.js';
 import type { PendingSummary, Unit } from './delivery/units.js';
@@ -252,9 +252,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
 
   /** Settles a batch of the job at once, without sending it: spooled when a spool is configured, else dropped. */
   function setAside(job: ExportJob, batch: RequestBatch, reason: Error): void {
-    const index = job.settled.length;
-    job.settled.push([]);
-    job.remaining++;
+    const index = reserve(job);
     void toSpoolOr('dropped', batch, reason).then((settled) => settle(job, index, [settled]));
   }
 

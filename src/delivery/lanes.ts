@@ -64,6 +64,12 @@ function createLane(clientId: string): Lane {
   return { clientId, first: undefined, last: undefined, untaken: 0, before: undefined, after: undefined, queued: false, working: false };
 }
 
+/** Counts one more batch of the job and returns its position, where its outcome goes (`settle`). */
+export function reserve(job: ExportJob): number {
+  job.remaining++;
+  return job.settled.push([]) - 1;
+}
+
 /** Records what became of the export's batch at `index`; the last one of a sealed job resolves the export. */
 export function settle(job: ExportJob, index: number, settled: Settled[]): void {
   job.settled[index] = settled;
@@ -87,9 +93,7 @@ export class LaneQueue {
   add(job: ExportJob, unit: Unit, batch: RequestBatch): void {
     let lane = this._lanes.get(batch.clientId);
     if (lane === undefined) this._lanes.set(batch.clientId, (lane = createLane(batch.clientId)));
-    const entry: Entry = { unit, batch, job, index: job.settled.length, lane, next: undefined };
-    job.settled.push([]);
-    job.remaining++;
+    const entry: Entry = { unit, batch, job, index: reserve(job), lane, next: undefined };
     if (lane.last === undefined) lane.first = entry;
     else lane.last.next = entry;
     lane.last = entry;
