@@ -10,7 +10,7 @@
  *
  * Flags: --scenario S1,S2,S3,EMIT  --runs N  --s3-runs N  --duration SECONDS  --runners a,b  --concurrency N
  *        --batch N (tuned maxExportBatchSize)  --queue N  --delay-ms N (tuned scheduledDelayMillis)
- *        --profile kind[,kind] (node --cpu-prof into bench/profiles/)  --write | --no-write  --out FILE
+ *        --profile kind[,kind] (CPU profile of the measured phase into bench/profiles/)  --write | --no-write  --out FILE
  *        --runners ...,gravity-whatif --whatif '{"compression":"none"}' [--early-ack]: what-if of a src/ change
  */
 import { fork } from 'node:child_process';
@@ -166,13 +166,12 @@ function prepareRunners(): void {
 }
 
 function runChild<T>(config: RunnerConfig, profile: boolean): Promise<T> {
-  const execArgv: string[] = [];
+  let profileDir: string | undefined;
   if (profile) {
-    const dir = here(`./profiles/${config.kind}-${Date.now()}`);
-    mkdirSync(dir, { recursive: true });
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
+    profileDir = here(`./profiles/${config.kind}-${Date.now()}`);
+    mkdirSync(profileDir, { recursive: true });
   }
-  const child = fork(`${OUT_DIR}runner.js`, [JSON.stringify(config)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(`${OUT_DIR}runner.js`, [JSON.stringify({ ...config, profileDir })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     let settled = false;
     child.once('message', (message: { result?: T; error?: string }) => {
@@ -270,7 +269,7 @@ async function measure(scenario: Scenario, kind: RunnerKind, sinkOrigin: string,
     `  ${scenario.id} ${kind.padEnd(16)} ${fmt(measurement.recordsPerSecond, 0).padStart(7)} rec/s  ` +
       `delivered ${delivered ?? '—'}/${result.emitted}  lost ${lost ?? '—'}  misattr ${misattributed ?? '—'}  ` +
       `req ${measurement.requests ?? '—'}  cpu ${fmt(measurement.cpuSecondsPer1k, 3)} s/1k  ` +
-      `rss ${mb(result.peakRssBytes)} MB  p50/p99 ${p50Millis ?? '—'}/${p99Millis ?? '—'} ms` +
+      `emit ${fmt(result.emitMillis, 0)}/${fmt(result.wallMillis, 0)} ms  rss ${mb(result.peakRssBytes)} MB  p50/p99 ${p50Millis ?? '—'}/${p99Millis ?? '—'} ms` +
       (sinkBusy !== undefined ? `  sink busy ${Math.round(sinkBusy * 100)}%` : '') +
       (result.processorDropped !== undefined ? `  processor-dropped ${result.processorDropped}` : '') +
       warn,

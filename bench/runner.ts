@@ -14,6 +14,9 @@ import type { ExportResult } from '@opentelemetry/core';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { Pool } from 'undici';
@@ -60,6 +63,8 @@ export interface RunnerConfig {
   readonly tuned: ProcessorSettings;
   /** `gravity-whatif` only: extra exporter options, and whether to acknowledge exports before delivery. */
   readonly whatif?: { readonly options: Record<string, unknown>; readonly earlyAck: boolean };
+  /** `--profile`: write a CPU profile of the measured phase (main thread) into this directory. */
+  readonly profileDir?: string;
 }
 
 export interface RunnerResult {
@@ -195,6 +200,28 @@ function peakRss(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
+/**
+ * Starts a V8 CPU profile of the main thread when `config.profileDir` is set, so that a profile shows the
+ * measured phase only (not module loading or workload generation); the returned function stops it and
+ * writes `<kind>.cpuprofile`.
+ */
+async function profileMeasuredPhase(config: RunnerConfig): Promise<() => Promise<void>> {
+  const dir = config.profileDir;
+  if (dir === undefined) return () => Promise.resolve();
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, params, (error, result) => (error === null ? resolve(result) : reject(error))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    writeFileSync(join(dir, `${config.kind}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 async function runOtel(config: RunnerConfig): Promise<RunnerResult> {
   const { provider, logger, exporter } = buildPipeline(config);
   let emitted = 0;
@@ -205,6 +232,7 @@ async function runOtel(config: RunnerConfig): Promise<RunnerResult> {
     logRecords = records.map(toLogRecord);
   }
   const baselineRssBytes = process.memoryUsage.rss();
+  const stopProfile = await profileMeasuredPhase(config);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   if (config.mode === 'burst') {
@@ -235,6 +263,7 @@ async function runOtel(config: RunnerConfig): Promise<RunnerResult> {
   await provider.forceFlush(FLUSH_TIMEOUT);
   const wallMillis = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  await stopProfile();
   const stats = exporter instanceof gravity.GravityLogRecordExporter ? exporter.getStats() : statsOf?.();
   await provider.shutdown();
   return {
@@ -259,6 +288,7 @@ async function runFloor(config: RunnerConfig, post: boolean): Promise<RunnerResu
   const records = generateWorkload({ seed: config.seed, clients: config.clients, records: config.records });
   const baselineRssBytes = process.memoryUsage.rss();
   const pool = post ? new Pool(config.sinkOrigin, { connections: config.concurrency, keepAliveTimeout: 4_000 }) : undefined;
+  const stopProfile = await profileMeasuredPhase(config);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const groups = new Map<string, Record<string, unknown>[]>();
@@ -301,6 +331,7 @@ async function runFloor(config: RunnerConfig, post: boolean): Promise<RunnerResu
   }
   const wallMillis = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  await stopProfile();
   await pool?.close();
   return {
     kind: config.kind,
@@ -358,12 +389,14 @@ async function runEncode(config: RunnerConfig): Promise<RunnerResult> {
   };
   const pipeline = createExportPipeline(resolveConfig({ url: config.sinkOrigin, accessToken: 'bench-token' }), { transport });
   const baselineRssBytes = process.memoryUsage.rss();
+  const stopProfile = await profileMeasuredPhase(config);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (const record of records) stampEmitTime(record, Date.now());
   const result = await new Promise<ExportResult>((resolve) => pipeline.export(captured, mapLogRecord, resolve));
   const wallMillis = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  await stopProfile();
   if (result.code !== ExportResultCode.SUCCESS) note(`gravity-encode: ${String(result.error)}`);
   await pipeline.shutdown();
   return {
