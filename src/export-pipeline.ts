@@ -82,6 +82,11 @@ export interface PipelineDependencies {
   readonly onShutdown?: () => Promise<void>;
 }
 
+/** A record that threw while it was read or serialised (a getter, a Proxy, a `toJSON`): rejected on its own. */
+function unreadable(error: unknown): Rejection {
+  return { ok: false, code: 'invalid_value', field: 'record', reason: `record: reading it threw: ${asError(error).message}` };
+}
+
 function once(callback: (result: ExportResult) => void): (result: ExportResult) => void {
   let called = false;
   return (result) => {
@@ -153,10 +158,19 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
     return { grouper: new BatchGrouper(limits), rejections: [], count: 0, job: delivery.open(now() + config.exportDeadlineMillis) };
   }
 
-  /** Maps and serialises `items[start, end)` into `into`. */
+  /**
+   * Maps and serialises `items[start, end)` into `into`. An item that throws while it is read (a getter, a
+   * Proxy, a `toJSON`) is rejected alone: the records beside it still go out.
+   */
   function collectSlice<T>(items: readonly T[], start: number, end: number, map: RecordMapper<T>, into: Collected): void {
     for (let i = start; i < end; i++) {
-      const mapped = map(items[i]!, mappingContext);
+      let mapped: ReturnType<RecordMapper<T>>;
+      try {
+        mapped = map(items[i]!, mappingContext);
+      } catch (error) {
+        take(unreadable(error), into);
+        continue;
+      }
       if (Array.isArray(mapped)) {
         for (const result of mapped as readonly (MapResult | undefined)[]) take(result, into);
       } else {
@@ -172,7 +186,14 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
       stats.ignored++;
     } else if (result.ok) {
       const record = result.value;
-      into.grouper.addEvent(record.clientId, record.clientIp, record.clientUa, serialiseEvent(record));
+      let json: string;
+      try {
+        json = serialiseEvent(record);
+      } catch (error) {
+        into.rejections.push(unreadable(error));
+        return;
+      }
+      into.grouper.addEvent(record.clientId, record.clientIp, record.clientUa, json);
     } else {
       into.rejections.push(result);
     }
@@ -236,8 +257,8 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
         await handOver(job, grouper.takeClosed());
       }
     } catch (error) {
-      // What was handed over still goes out; the export reports the failure.
-      void job.seal();
+      // What was handed over still goes out (flush and shutdown wait for it); the export reports the failure.
+      track(job.seal().then(() => undefined));
       throw error;
     }
     return finishCollecting(collected);
@@ -309,7 +330,7 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
           collectSlice(items, 0, items.length, map, collected);
           result = finishCollecting(collected);
         } catch (error) {
-          void collected.job.seal();
+          track(collected.job.seal().then(() => undefined));
           failed(error);
           return;
         }

@@ -13,7 +13,7 @@ import type { Emulator } from '../../src/emulator/index.js';
 import { createGravityLogRecordProcessor, GravityLogRecordExporter } from '../../src/index.js';
 import type { GravityExporterOptions } from '../../src/index.js';
 import { exportOnce } from '../helpers/export-once.js';
-import { createTrackRecord } from '../helpers/record-builders.js';
+import { createTestLogRecord, createTrackRecord } from '../helpers/record-builders.js';
 
 const RECORDS = 12_000;
 const CLIENTS = 40;
@@ -137,6 +137,21 @@ describe('an export larger than maxBufferedRecords', () => {
     assert.equal(exporter.getStats().dropped, 0);
     assert.deepEqual(emulator.events().map((e) => e.properties['seq']), records.map((_, i) => i));
     assert.ok(emulator.requests.every((r) => Number(r.headers['ge-integration-count']) <= 50));
+  });
+
+  it('a record that throws while it is read, in a later slice, is rejected alone: the rest go out', async () => {
+    emulator = await startEmulator();
+    exporter = new GravityLogRecordExporter({ url: emulator.url, accessToken: 't' });
+    const records = Array.from({ length: 3_000 }, (_, i) => createTrackRecord(`c${i % 8}`, { seq: i }));
+    const body = Object.defineProperty({}, 'total', { enumerable: true, get: () => { throw new Error('getter threw'); } });
+    records[2_500] = createTestLogRecord({ eventName: 'purchase', body, attributes: { 'ge.client_id': 'c4' } });
+    const { result } = await exportOnce(exporter, records);
+
+    assert.equal(result.code, ExportResultCode.SUCCESS);
+    const stats = exporter.getStats();
+    assert.deepEqual({ sent: stats.sent, rejected: stats.rejectedByReason, buffered: stats.buffered }, { sent: 2_999, rejected: { invalid_value: 1 }, buffered: 0 });
+    const seqs = emulator.events().map((e) => e.properties['seq'] as number).sort((a, b) => a - b);
+    assert.deepEqual(seqs, records.map((_, i) => i).filter((i) => i !== 2_500));
   });
 });
 

@@ -221,6 +221,16 @@ const REJECTION_KINDS: RejectionKind[] = [
   { name: 'non-boolean ge.time_free', record: track('bad', { 'ge.time_free': 'yes' }), code: 'invalid_ge_attribute', field: 'ge.time_free' },
   { name: 'non-string ge.client_ip', record: track('bad', { 'ge.client_ip': 1234 }), code: 'invalid_ge_attribute', field: 'ge.client_ip' },
   {
+    name: 'body whose getter throws',
+    record: {
+      eventName: 'e',
+      body: Object.defineProperty({}, 'total', { enumerable: true, get: () => { throw new Error('getter threw'); } }) as LogRecord['body'],
+      attributes: { 'ge.client_id': 'bad' },
+    },
+    code: 'invalid_value',
+    field: 'record',
+  },
+  {
     name: 'nested NaN',
     record: { eventName: 'e', body: { order: { price: Number.NaN } }, attributes: { 'ge.client_id': 'bad' } },
     code: 'invalid_value',
