@@ -76,7 +76,7 @@ export interface Delivery {
   pending(includeParked: boolean): PendingSummary;
   /** Resolves when every background wait for client initialisation has ended. */
   parkedIdle(): Promise<void>;
-  /** Ends the client-initialisation waits early: each gets one last attempt. */
+  /** Ends the client-initialisation waits early, those that start later too: each gets one last attempt. */
   wakeParked(): void;
   /** Abandons everything still held: spooled when a spool is configured, else dropped. */
   abortAll(): void;
@@ -117,7 +117,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     { send: sendWithSlot, close: () => Promise.resolve() },
     { ...config.retry, backoffMultiplier: 2, now, sleep, random },
   );
-  const parking = createParking({ config, stats, now, sleep, maxAttempts, attempt, toSpoolOr, release: (unit) => held.release(unit) });
+  const parking = createParking({ config, stats, now, sleep, maxAttempts, attempt, toSpoolOr, release: (unit) => held.release(unit), reparked: () => held.recheckRoom() });
 
   /**
    * One attempt behind a connection slot, so that a retry's backoff never holds a connection. The batch is
@@ -306,7 +306,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
 
     pending: (includeParked) => held.pending(includeParked),
     parkedIdle: () => parking.idle(),
-    wakeParked: () => held.wakeParked(),
+    wakeParked: () => parking.wakeAll(),
     abortAll: () => {
       abandonedAll = new GravityShutdownError('the exporter shut down before these records were delivered');
       held.abortAll(abandonedAll);

@@ -347,7 +347,8 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
     shutdown(): Promise<void> {
       shutdownPromise ??= (async () => {
         delivery.wakeParked();
-        const everything = Promise.all([allExports(), delivery.parkedIdle()]);
+        // Exports still in flight may park batches (code 2000) after this point: wait for them, then for those.
+        const everything = allExports().then(() => delivery.parkedIdle());
         if (!(await within(everything, config.exportDeadlineMillis))) {
           const left = describeLeft(true);
           delivery.abortAll();

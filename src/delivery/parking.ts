@@ -40,18 +40,28 @@ export interface ParkingDependencies {
   readonly toSpoolOr: (outcome: 'failed' | 'dropped', batch: RequestBatch, error: Error) => Promise<Settled>;
   /** Called once the parked unit is settled for good. */
   readonly release: (unit: Unit) => void;
+  /** Called when a re-attempt leaves its unit parked again: an export waiting for room may stop waiting. */
+  readonly reparked: () => void;
 }
 
 export interface Parking {
   park(unit: Unit, batch: RequestBatch): void;
-  /** Resolves when every background wait has ended. */
+  /**
+   * Ends every wait early, each with one last attempt: those waiting now and, from now on, any batch parked
+   * later (its request was in flight when shutdown began).
+   */
+  wakeAll(): void;
+  /** Resolves when every background wait has ended, those that start meanwhile included. */
   idle(): Promise<void>;
 }
 
 export function createParking(deps: ParkingDependencies): Parking {
-  const { config, stats, now, sleep, maxAttempts, attempt, toSpoolOr, release } = deps;
+  const { config, stats, now, sleep, maxAttempts, attempt, toSpoolOr, release, reparked } = deps;
   const log = createLogger('delivery');
   const loops = new Set<Promise<void>>();
+  /** The wake-up of each wait in progress. */
+  const wakes = new Set<AbortController>();
+  let wakingAll = false;
 
   async function waitForClient(unit: Unit, batch: RequestBatch, wake: AbortController): Promise<Settled> {
     const records = batch.eventJson.length;
@@ -63,6 +73,7 @@ export function createParking(deps: ParkingDependencies): Parking {
       if (isAbandoned(unit)) return toSpoolOr('dropped', batch, abandonReason(unit));
       const result = await attempt(unit, batch, now() + config.exportDeadlineMillis, maxAttempts);
       unit.state = 'parked';
+      reparked();
       if (result.status === 'success') {
         stats.sent += records;
         return { outcome: 'sent', clientId: batch.clientId, records };
@@ -84,7 +95,10 @@ export function createParking(deps: ParkingDependencies): Parking {
       unit.state = 'parked';
       stats.waitingForClientInit += records;
       const wake = (unit.wake ??= new AbortController());
+      if (wakingAll) wake.abort();
+      wakes.add(wake);
       const loop = waitForClient(unit, batch, wake).then((settled) => {
+        wakes.delete(wake);
         stats.waitingForClientInit -= records;
         release(unit);
         if (settled.outcome !== 'sent' && settled.outcome !== 'spooled') {
@@ -95,6 +109,11 @@ export function createParking(deps: ParkingDependencies): Parking {
       });
       loops.add(loop);
       void loop.finally(() => loops.delete(loop));
+    },
+
+    wakeAll() {
+      wakingAll = true;
+      for (const wake of wakes) wake.abort();
     },
 
     async idle() {

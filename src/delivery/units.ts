@@ -162,10 +162,6 @@ export class HeldUnits {
     return { records, clients: clients.size };
   }
 
-  wakeParked(): void {
-    for (const unit of this._live) unit.wake?.abort();
-  }
-
   abortAll(reason: Error): void {
     for (const unit of this._live) {
       abortUnit(unit, reason);

@@ -63,4 +63,24 @@ describe('shutdown', () => {
     assert.equal((await exported).result.code, ExportResultCode.SUCCESS);
     assert.deepEqual(emulator.events().map((e) => e.client_id), ['late']);
   });
+
+  it('gives a batch parked (code 2000) after shutdown began its last attempt before it resolves', async () => {
+    const uninitialised = await startEmulator({ uninitialisedClients: ['new-user'] });
+    const exporter = new GravityLogRecordExporter({ url: uninitialised.url, accessToken: 't', clientInitWaitMillis: 60_000, exportDeadlineMillis: 4_000 });
+    try {
+      uninitialised.enqueueFaults({ kind: 'delay', delayMillis: 300 });
+      const exported = exportOnce(exporter, [createTrackRecord('new-user')]);
+      await uninitialised.waitForRequests(1);
+      // Its request is in flight: the code 2000 answer comes after shutdown began.
+      await exporter.shutdown();
+      assert.equal((await exported).result.code, ExportResultCode.SUCCESS);
+      const stats = exporter.getStats();
+      assert.deepEqual(
+        { requests: uninitialised.requests.length, waitingForClientInit: stats.waitingForClientInit, buffered: stats.buffered, failed: stats.failed },
+        { requests: 2, waitingForClientInit: 0, buffered: 0, failed: 1 },
+      );
+    } finally {
+      await uninitialised.close();
+    }
+  });
 });

@@ -139,6 +139,30 @@ describe('an export larger than maxBufferedRecords', () => {
     assert.ok(emulator.requests.every((r) => Number(r.headers['ge-integration-count']) <= 50));
   });
 
+  it('stops waiting for room once its own batches are all parked for client initialisation, not at its deadline', { timeout: 15_000 }, async () => {
+    emulator = await startEmulator({ uninitialisedClients: ['a', 'b'] });
+    exporter = new GravityLogRecordExporter({
+      url: emulator.url,
+      accessToken: 't',
+      maxBufferedRecords: 20,
+      maxBatchSize: 10,
+      maxConcurrentRequests: 1,
+      clientInitWaitMillis: 60_000,
+      exportDeadlineMillis: 5_000,
+      // client-initialisation backoff = min(2 s, 2 × maxBackoffMillis) = 100 ms
+      retry: { initialBackoffMillis: 10, maxBackoffMillis: 50 },
+    });
+    // One connection, so requests are serial: a (code 2000 at once), b (code 2000 after 300 ms), then a's
+    // background re-attempt, which waited for the connection (code 2000 after 200 ms more) and parks again.
+    emulator.enqueueFaults({ kind: 'delay', delayMillis: 0 }, { kind: 'delay', delayMillis: 300 }, { kind: 'delay', delayMillis: 200 });
+    const records = ['a', 'b', 'c'].flatMap((client) => Array.from({ length: 10 }, (_, i) => createTrackRecord(client, { seq: i })));
+    const started = Date.now();
+    await exportOnce(exporter, records);
+    const elapsed = Date.now() - started;
+    // a and b fill the cap and are both parked by ~0.5 s; c then has nothing of its own to wait for.
+    assert.ok(elapsed < 2_000, `the export took ${elapsed} ms (exportDeadlineMillis 5000); its batches were all parked after ~0.5 s`);
+  });
+
   it('a record that throws while it is read, in a later slice, is rejected alone: the rest go out', async () => {
     emulator = await startEmulator();
     exporter = new GravityLogRecordExporter({ url: emulator.url, accessToken: 't' });
