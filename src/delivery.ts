@@ -14,7 +14,7 @@ import { replayBatches } from './delivery/replay.js';
 import type { ReplayReport } from './delivery/replay.js';
 import { createJob, LaneQueue, reserve, seal, settle } from './delivery/lanes.js';
 import type { ExportJob } from './delivery/lanes.js';
-import { abandonReason, CODE_BUFFER_FULL, HeldUnits, isAbandoned, signalOf, Slots, wasDroppedForRoom } from './delivery/units.js';
+import { abandonReason, abortUnit, CODE_BUFFER_FULL, HeldUnits, isAbandoned, signalOf, Slots, wasDroppedForRoom } from './delivery/units.js';
 import type { PendingSummary, Unit } from './delivery/units.js';
 import { encodeBody, toPayloadJson } from './encode.js';
 import { GravityClientNotInitialisedError, GravityExportError, GravityHttpError, GravityShutdownError } from './errors.js';
@@ -200,8 +200,13 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
         return [{ outcome: 'failed', clientId: batch.clientId, records, error: new GravityExportError(`a single record is too large for the service (HTTP 413)`, 'GRAVITY_RECORD_TOO_LARGE', { cause: error }) }];
       }
       stats.splitRequests += records;
-      const first = await send(unit, halves[0], deadlineMillis);
-      return first.concat(await send(unit, halves[1], deadlineMillis));
+      // Each half becomes a unit of its own, held in the whole's place: one half may wait for client
+      // initialisation (and be released by that wait) while the other is settled.
+      const parts = halves.map((half) => partOf(unit, half));
+      for (const part of parts) held.hold(part);
+      held.release(unit);
+      const first = await sendPart(parts[0]!, halves[0], deadlineMillis);
+      return first.concat(await sendPart(parts[1]!, halves[1], deadlineMillis));
     }
     if (error instanceof GravityClientNotInitialisedError && config.clientInitWaitMillis > 0) {
       parking.park(unit, batch);
@@ -210,6 +215,23 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     }
     stats.failed += records;
     return [{ outcome: 'failed', clientId: batch.clientId, records, error }];
+  }
+
+  /** A unit for half of `whole`'s batch, abandoned already if `whole` was (memory cap, shutdown). */
+  function partOf(whole: Unit, half: RequestBatch): Unit {
+    const fields: Unit = { clientId: whole.clientId, records: half.eventJson.length, state: 'waiting' };
+    const part = whole.owner === undefined ? fields : { ...fields, owner: whole.owner };
+    if (isAbandoned(whole)) abortUnit(part, abandonReason(whole));
+    return part;
+  }
+
+  /** Sends one part of a split batch; releases it once settled, unless it was parked. */
+  async function sendPart(part: Unit, half: RequestBatch, deadlineMillis: number): Promise<Settled[]> {
+    try {
+      return await send(part, half, deadlineMillis);
+    } finally {
+      if (part.parked !== true) held.release(part);
+    }
   }
 
   /** Sends one batch a worker took and settles every record of it; never rejects. */
@@ -222,7 +244,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       stats.failed += batch.eventJson.length;
       return [{ outcome: 'failed', clientId: batch.clientId, records: batch.eventJson.length, error: error as Error }];
     } finally {
-      if (unit.state !== 'parked') held.release(unit);
+      if (unit.parked !== true) held.release(unit);
     }
   }
 

@@ -93,6 +93,7 @@ export function createParking(deps: ParkingDependencies): Parking {
     park(unit, batch) {
       const records = batch.eventJson.length;
       unit.state = 'parked';
+      unit.parked = true;
       stats.waitingForClientInit += records;
       const wake = (unit.wake ??= new AbortController());
       if (wakingAll) wake.abort();

@@ -22,6 +22,8 @@ export interface Unit {
   abortReason?: Error;
   /** Aborted to end a client-initialisation wait early (shutdown gives it one last attempt); made on parking. */
   wake?: AbortController;
+  /** Set once parked: its background wait releases it, not the worker that sent it (whatever `state` says then). */
+  parked?: boolean;
 }
 
 export function abortUnit(unit: Unit, reason: Error): void {

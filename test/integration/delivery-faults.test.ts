@@ -165,6 +165,23 @@ describe('delivery under faults', () => {
     assert.ok(h.exporter.getStats().splitRequests > 0);
   });
 
+  it('after a 413 split, a half waiting for client initialisation stays held, and shutdown reaches it at once', async () => {
+    const h = await start({ exporter: { clientInitWaitMillis: 60_000, exportDeadlineMillis: 1_500 } });
+    // 413 → split; the first half gets code 2000 (parked), the second half is accepted.
+    h.emulator.enqueueFaults({ kind: 'status', status: 413 }, { kind: 'code', code: 2000 });
+    const { result } = await exportOnce(h.exporter, [0, 1, 2, 3].map((seq) => createTrackRecord('c1', { seq })));
+    assert.equal(result.code, ExportResultCode.SUCCESS);
+    assert.deepEqual(h.emulator.events().map((e) => e.properties['seq']), [2, 3]);
+    const stats = h.exporter.getStats();
+    assert.deepEqual({ waiting: stats.waitingForClientInit, buffered: stats.buffered }, { waiting: 2, buffered: 2 });
+
+    h.emulator.enqueueFaults({ kind: 'code', code: 2000 });
+    const started = Date.now();
+    await h.exporter.shutdown();
+    assert.ok(Date.now() - started < 1_000, `shutdown took ${Date.now() - started} ms`);
+    assert.deepEqual({ sent: h.exporter.getStats().sent, failed: h.exporter.getStats().failed, buffered: h.exporter.getStats().buffered }, { sent: 2, failed: 2, buffered: 0 });
+  });
+
   it('reports a single record that the service refuses as too large', async () => {
     const h = await start({ emulator: { maxBodyBytes: 100 }, exporter: { compression: 'none' } });
     const { result } = await exportOnce(h.exporter, [createTrackRecord('u1', { text: 'x'.repeat(200) })]);
