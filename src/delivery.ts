@@ -50,7 +50,7 @@ export interface DeliveryJob {
   readonly deadlineMillis: number;
   /**
    * Makes room for up to `records` more under `maxBufferedRecords` by dropping the oldest held records of
-   * other exports that are not on the wire; returns how many fit now (possibly fewer).
+   * earlier exports that are not on the wire; returns how many fit now (possibly fewer).
    */
   claim(records: number): number;
   /** Whether some of this export's requests are still in delivery (waiting for them would free room). */
@@ -105,11 +105,12 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
   const activeLimit = WORKERS_PER_CONNECTION * config.maxConcurrentRequests;
   const queue = new LaneQueue();
   let workers = 0;
+  let jobsOpened = 0;
   /** Set once shutdown abandoned everything held (`abortAll`): later hand-overs are set aside at once. */
   let abandonedAll: Error | undefined;
   const held = new HeldUnits(config.maxBufferedRecords, stats, settleAbandoned);
   // Made once, not per export: see HeldUnits' error for the same cause.
-  const overCapOnTheWire = new GravityExportError(`over maxBufferedRecords (${config.maxBufferedRecords}) with every held record on the wire`, CODE_BUFFER_FULL);
+  const overCapOnTheWire = new GravityExportError(`over maxBufferedRecords (${config.maxBufferedRecords}) with every held record on the wire or newer`, CODE_BUFFER_FULL);
   const compression = config.debug ? 'none' : config.compression;
   // With a spool, the first retryable failure goes to disk at once: a crash mid-outage then loses nothing.
   const maxAttempts = spool === undefined ? config.retry.maxAttempts : 1;
@@ -309,7 +310,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
   function open(deadlineMillis: number): DeliveryJob {
     let resolveJob!: (settled: Settled[]) => void;
     const done = new Promise<Settled[]>((resolve) => (resolveJob = resolve));
-    const job = createJob(deadlineMillis, resolveJob);
+    const job = createJob(jobsOpened++, deadlineMillis, resolveJob);
     return {
       deadlineMillis,
       claim: (records) => held.makeRoom(records, job),

@@ -13,6 +13,8 @@ import type { Unit } from './units.js';
 
 /** One export's batches in delivery and what became of each; resolved once it is sealed and every batch is settled. */
 export interface ExportJob {
+  /** Exports are numbered in the order they were opened (drop-oldest under the memory cap). */
+  readonly seq: number;
   readonly settled: Settled[][];
   /** Batches added and not settled yet. */
   remaining: number;
@@ -22,8 +24,8 @@ export interface ExportJob {
   readonly resolve: (settled: Settled[]) => void;
 }
 
-export function createJob(deadlineMillis: number, resolve: (settled: Settled[]) => void): ExportJob {
-  return { settled: [], remaining: 0, sealed: false, deadlineMillis, resolve };
+export function createJob(seq: number, deadlineMillis: number, resolve: (settled: Settled[]) => void): ExportJob {
+  return { seq, settled: [], remaining: 0, sealed: false, deadlineMillis, resolve };
 }
 
 /** No more batches will be added to the job; it resolves now if every batch it had is settled. */

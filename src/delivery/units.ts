@@ -9,13 +9,21 @@ export const CODE_BUFFER_FULL = 'GRAVITY_BUFFER_FULL';
 
 export type UnitState = 'queued' | 'sending' | 'waiting' | 'parked';
 
-/** One request batch in delivery (or, after a 413, the halves it was split into). */
+/** The export a unit belongs to; exports are numbered in the order they were opened. */
+export interface UnitOwner {
+  readonly seq: number;
+}
+
+/** One request batch in delivery (or, after a 413, one of the halves it was split into). */
 export interface Unit {
   readonly clientId: string;
   readonly records: number;
   state: UnitState;
-  /** The export the unit belongs to (none for spool replays): the cap never drops an export's own records to admit its later ones. */
-  readonly owner?: object;
+  /**
+   * The export the unit belongs to; none for spool replays. The cap makes room for an export only with the
+   * records of exports opened before it: never its own, a newer export's, or a replay (still in the spool).
+   */
+  readonly owner?: UnitOwner;
   /** Aborted to drop the unit (memory cap) or on a shutdown past its deadline; made when the unit starts. */
   controller?: AbortController;
   /** Why the unit was abandoned before it started. */
@@ -100,10 +108,11 @@ export class HeldUnits {
   }
 
   /**
-   * Makes room for `incoming` records by abandoning the oldest units not on the wire, except those of
-   * `spare` (an export never pushes out its own records); returns the room left, possibly less than asked.
+   * Makes room for `incoming` records of `claimer` by abandoning the oldest units not on the wire of exports
+   * opened before it (drop-oldest: an export never pushes out its own records, nor a newer export's); returns
+   * the room left, possibly less than asked.
    */
-  makeRoom(incoming: number, spare?: object): number {
+  makeRoom(incoming: number, claimer: UnitOwner): number {
     // Abandoned units count until released: when that fits already, the exact count below would too.
     if (this.fits(incoming)) return this._maxRecords - this._records;
     let held = 0;
@@ -111,7 +120,7 @@ export class HeldUnits {
     if (held + incoming <= this._maxRecords) return this._maxRecords - held;
     for (const unit of this._live) {
       if (held + incoming <= this._maxRecords) break;
-      if (unit.state === 'sending' || isAbandoned(unit) || (spare !== undefined && unit.owner === spare)) continue;
+      if (unit.state === 'sending' || isAbandoned(unit) || unit.owner === undefined || unit.owner.seq >= claimer.seq) continue;
       held -= unit.records;
       abortUnit(unit, this._overCap);
       this._onAbandon(unit);
@@ -124,7 +133,7 @@ export class HeldUnits {
    * more (waiting would free no room), or at `deadlineMillis`, whichever comes first: an export whose own
    * earlier requests fill the cap waits for them. Resolves at once when one of these holds already.
    */
-  waitForRoom(incoming: number, owner: object, deadlineMillis: number, now: () => number): Promise<void> {
+  waitForRoom(incoming: number, owner: UnitOwner, deadlineMillis: number, now: () => number): Promise<void> {
     const ready = (): boolean => this.fits(incoming) || now() >= deadlineMillis || !this.inDelivery(owner);
     if (ready()) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -148,7 +157,7 @@ export class HeldUnits {
   }
 
   /** Whether one of `owner`'s units is being delivered (held, not waiting for client initialisation, not abandoned). */
-  inDelivery(owner: object): boolean {
+  inDelivery(owner: UnitOwner): boolean {
     for (const unit of this._live) if (unit.owner === owner && unit.state !== 'parked' && !isAbandoned(unit)) return true;
     return false;
   }

@@ -163,6 +163,23 @@ describe('an export larger than maxBufferedRecords', () => {
     assert.ok(elapsed < 2_000, `the export took ${elapsed} ms (exportDeadlineMillis 5000); its batches were all parked after ~0.5 s`);
   });
 
+  it('never drops a newer export\'s records to make room for its own: it waits for its own requests', { timeout: 15_000 }, async () => {
+    emulator = await startEmulator({ responseDelayMillis: 100 });
+    exporter = new GravityLogRecordExporter({ url: emulator.url, accessToken: 't', maxBufferedRecords: 100, maxBatchSize: 10, maxConcurrentRequests: 1 });
+    // The first export (300 records, 30 clients) fills the cap with 10 batches and waits for room for the rest.
+    const first = exportOnce(exporter, Array.from({ length: 300 }, (_, i) => createTrackRecord(`old-${i % 30}`, { seq: i })));
+    await emulator.waitForRequests(1);
+    // A newer export of 10 records makes room by dropping the oldest waiting batch of the first (drop-oldest).
+    const second = await exportOnce(exporter, Array.from({ length: 10 }, (_, i) => createTrackRecord('new-client', { seq: i })));
+    const firstResult = (await first).result;
+
+    assert.equal(second.result.code, ExportResultCode.SUCCESS, second.result.error?.message);
+    assert.equal(emulator.events().filter((e) => e.client_id === 'new-client').length, 10);
+    assert.equal(firstResult.code, ExportResultCode.FAILED);
+    const stats = exporter.getStats();
+    assert.deepEqual({ sent: stats.sent, dropped: stats.dropped, buffered: stats.buffered }, { sent: 300, dropped: 10, buffered: 0 });
+  });
+
   it('a record that throws while it is read, in a later slice, is rejected alone: the rest go out', async () => {
     emulator = await startEmulator();
     exporter = new GravityLogRecordExporter({ url: emulator.url, accessToken: 't' });
