@@ -37,6 +37,16 @@ export interface Batching {
   readonly oversized: Rejection[];
 }
 
+/**
+ * The key of a request group: the client id alone (the common case) when it has no NUL and there is no
+ * client_ip/client_ua; else NUL + the JSON of all three, which no plain key starts with and which cannot be
+ * ambiguous, so records of two clients never share a request whatever their ids hold.
+ */
+function groupKey(clientId: string, clientIp: string | undefined, clientUa: string | undefined): string {
+  if (clientIp === undefined && clientUa === undefined && !clientId.includes('\u0000')) return clientId;
+  return `\u0000${JSON.stringify([clientId, clientIp ?? null, clientUa ?? null])}`;
+}
+
 /** Room for the envelope `{"client_id":…,"event_list":[…]}` around the items. */
 const ENVELOPE_BYTES = 64;
 
@@ -73,7 +83,7 @@ export class BatchGrouper {
   addEvent(clientId: string, clientIp: string | undefined, clientUa: string | undefined, json: string): void {
     const limits = this._limits;
     const bytes = utf8Bytes(json);
-    const key = clientIp === undefined && clientUa === undefined ? clientId : `${clientId}\u0000${clientIp ?? ''}\u0000${clientUa ?? ''}`;
+    const key = groupKey(clientId, clientIp, clientUa);
     const open = this._open.get(key);
     const envelope = open?.envelope ?? ENVELOPE_BYTES + jsonStringBytes(clientId) + jsonStringBytes(clientIp) + jsonStringBytes(clientUa);
     if (bytes + envelope > limits.maxBatchBytes) {

@@ -3,6 +3,7 @@ import { COLLECT_PATH, MAX_RECORDS_PER_REQUEST } from './mapping/rules.js';
 import { createLogger, registerSecret } from './diag.js';
 import { GravityConfigurationError, invalidConfiguration } from './errors.js';
 import { checkTrackProperties, isPropertyMap } from './mapping/eager-check.js';
+import { snapshotValue } from './mapping/values.js';
 import type { GravityCompression, GravityExporterOptions } from './options.js';
 
 export const DEFAULT_URL = `https://backend.gravity-engine.com${COLLECT_PATH}`;
@@ -273,5 +274,5 @@ function superPropertyOptions(options: GravityExporterOptions): Pick<ResolvedCon
   if (rejection !== undefined) {
     throw new TypeError(invalidConfiguration('superProperties', 'Gravity property keys and JSON values', rejection.reason));
   }
-  return { superProperties: Object.freeze({ ...superProperties }), dynamicSuperProperties };
+  return { superProperties: Object.freeze(snapshotValue({ ...superProperties })), dynamicSuperProperties };
 }

@@ -14,12 +14,12 @@ import {
   ATTR_GE_USER_OP,
 } from '../attributes.js';
 import { invalidConfiguration } from '../errors.js';
-import { mapRecord } from '../mapping/map-record.js';
+import { mapRecord, toGravityKey } from '../mapping/map-record.js';
 import type { PropertySource } from '../mapping/map-record.js';
 import { isValidGravityKey } from '../mapping/keys.js';
 import { valueRuleOf } from '../mapping/user-operation.js';
 import type { OperationValueRule, UserOperation } from '../mapping/user-operation.js';
-import { normaliseValue } from '../mapping/values.js';
+import { normaliseValue, snapshotValue } from '../mapping/values.js';
 import type { GravityProperties } from '../mapping/wire-types.js';
 import { checkTrackProperties, EAGER_MAPPING_CONTEXT, isPropertyMap } from '../mapping/eager-check.js';
 import { invalidArgument, toValidationError } from './validate.js';
@@ -201,7 +201,11 @@ export class GravityAnalytics {
     if (!isPropertyMap(properties)) throw invalidArgument('setSuperProperties', 'properties', 'an object', properties);
     const rejection = checkTrackProperties(properties);
     if (rejection !== undefined) throw toValidationError('setSuperProperties', rejection);
-    this._superProperties = Object.freeze({ ...this._superProperties, ...properties });
+    // Merged by Gravity key: a later `app.version` replaces an earlier `app_version` (both are sent as app_version).
+    const replaced = new Set(Object.keys(properties).map(toGravityKey));
+    const kept: Record<string, AnalyticsValue | undefined> = {};
+    for (const [key, value] of Object.entries(this._superProperties ?? {})) if (!replaced.has(toGravityKey(key))) kept[key] = value;
+    this._superProperties = Object.freeze({ ...kept, ...snapshotValue(properties) });
   }
 
   /** Removes every static super property. */
@@ -296,7 +300,7 @@ export class GravityAnalytics {
     if (op === undefined) body = withoutLibProperties(event.properties);
     else if (op === 'unset') body = Object.keys(event.properties);
     else if (op === 'delete') body = undefined;
-    else body = event.properties as AnyValueMap;
+    else body = snapshotValue(event.properties) as AnyValueMap;
     this._logger.emit({
       eventName: event.type === 'track' ? event.event : undefined,
       timestamp: [Math.floor(timeMillis / 1000), (timeMillis % 1000) * 1e6],
@@ -355,7 +359,8 @@ function cleanBody(
         default:
           if (value === undefined || normaliseValue(value, false) !== value) return NOT_CLEAN;
       }
-      body[key] = value as AnyValue;
+      // A copy of nested objects and arrays: the record is serialised later, when the processor exports it.
+      body[key] = snapshotValue(value) as AnyValue;
     }
   }
   return body;
@@ -365,7 +370,7 @@ function cleanBody(
 function withoutLibProperties(properties: GravityProperties): AnyValueMap {
   const body: AnyValueMap = {};
   for (const key in properties) {
-    if (key !== '$lib' && key !== '$lib_version') body[key] = properties[key] as AnyValue;
+    if (key !== '$lib' && key !== '$lib_version') body[key] = snapshotValue(properties[key]) as AnyValue;
   }
   return body;
 }

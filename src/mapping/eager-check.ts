@@ -14,9 +14,15 @@ export const EAGER_MAPPING_CONTEXT: MappingContext = Object.freeze({
   now: Date.now,
 });
 
-/** A properties argument: a non-array object (or `undefined` where allowed). */
+/**
+ * A properties argument: a plain object (`{…}`, `Object.create(null)`, JSON.parse output). A `Map` or a class
+ * instance is refused, as it is at any depth of a value: its data is not in its own enumerable keys, and
+ * copying those would send an empty or partial event without a word.
+ */
 export function isPropertyMap(value: unknown): value is Readonly<Record<string, unknown>> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 /**

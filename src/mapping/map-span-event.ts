@@ -14,7 +14,9 @@ import {
 } from '../attributes.js';
 import { invalidConfiguration } from '../errors.js';
 import { hrTimeToMillis, isGravityRecord } from './detect.js';
-import { mapRecord } from './map-record.js';
+import { GRAVITY_KEY_PATTERN } from './rules.js';
+import { isValidGravityKey } from './keys.js';
+import { mapRecord, toGravityKey } from './map-record.js';
 import type { MapResult, MappingContext, PropertySource } from './map-record.js';
 
 /** Property key of the trace id added by `traceCorrelation` (32 lower-case hex characters). */
@@ -60,6 +62,13 @@ export function resolveSpanEventMappingOptions(options: {
   }
   // ge.* attributes never become properties, so copying them would do nothing.
   const keys = [...new Set(copySpanAttributes)].filter((key) => !key.startsWith(GE_ATTRIBUTE_PREFIX));
+  // A key that cannot be a Gravity key would get every track event of every span carrying it rejected.
+  const unfit = keys.find((key) => !isValidGravityKey(toGravityKey(key)));
+  if (unfit !== undefined) {
+    throw new TypeError(
+      invalidConfiguration('copySpanAttributes', `attribute keys that fit ${GRAVITY_KEY_PATTERN} once dots become underscores`, unfit),
+    );
+  }
   return Object.freeze({ traceCorrelation, copySpanAttributes: Object.freeze(keys) });
 }
 

@@ -56,6 +56,22 @@ export function normaliseValue(value: unknown, strict: boolean): GravityValue | 
   return result === OMIT ? undefined : result;
 }
 
+/**
+ * A copy of a checked value down to its leaves (a `Date` as a new `Date`), so that a caller who changes a
+ * nested object or array afterwards does not change a record emitted, or a super property stored, before.
+ * Scalars come back as they are.
+ */
+export function snapshotValue<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof Date) return new Date(value.getTime()) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => snapshotValue(item)) as T;
+  const copy: Record<string, GravityValue> = {};
+  for (const key in value) {
+    if (Object.prototype.hasOwnProperty.call(value, key)) setOwn(copy, key, snapshotValue((value as Record<string, unknown>)[key]) as GravityValue);
+  }
+  return copy as T;
+}
+
 type Fast = GravityValue | typeof OMIT | typeof INVALID_VALUE;
 
 function fast(value: unknown, depth: number, strict: boolean): Fast {
@@ -97,6 +113,12 @@ function fastArray(value: readonly unknown[], depth: number, strict: boolean): F
   return copy ?? (value as GravityValue[]);
 }
 
+/** `copy[key] = value`, except that an own `__proto__` key (JSON.parse makes them) stays a key, not a prototype. */
+function setOwn(copy: Record<string, GravityValue>, key: string, value: GravityValue): void {
+  if (key === '__proto__') Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+  else copy[key] = value;
+}
+
 function fastObject(value: Record<string, unknown>, depth: number, strict: boolean): Fast {
   let copy: Record<string, GravityValue> | undefined;
   let i = 0;
@@ -111,10 +133,10 @@ function fastObject(value: Record<string, unknown>, depth: number, strict: boole
       for (const earlier in value) {
         if (!Object.prototype.hasOwnProperty.call(value, earlier)) continue;
         if (j++ >= i) break;
-        copy[earlier] = value[earlier] as GravityValue;
+        setOwn(copy, earlier, value[earlier] as GravityValue);
       }
     }
-    if (copy !== undefined && normalised !== OMIT) copy[key] = normalised;
+    if (copy !== undefined && normalised !== OMIT) setOwn(copy, key, normalised);
     i++;
   }
   return copy ?? (value as Record<string, GravityValue>);
@@ -183,9 +205,9 @@ function normaliseObject(
     if (normalised instanceof Problem) return normalised;
     if (copy === undefined && normalised !== item) {
       copy = {};
-      for (let j = 0; j < i; j++) copy[keys[j]!] = value[keys[j]!] as GravityValue;
+      for (let j = 0; j < i; j++) setOwn(copy, keys[j]!, value[keys[j]!] as GravityValue);
     }
-    if (copy !== undefined && normalised !== OMIT) copy[key] = normalised;
+    if (copy !== undefined && normalised !== OMIT) setOwn(copy, key, normalised);
   }
   return copy ?? (value as Record<string, GravityValue>);
 }

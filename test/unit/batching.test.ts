@@ -32,6 +32,25 @@ function groupIntoBatches(records: readonly GravityRecord[], limits: BatchLimits
 }
 
 describe('groupIntoBatches', () => {
+  test('never puts two clients in one request, whatever their ids hold (a NUL as well)', () => {
+    const { batches } = groupSerialised(
+      [
+        { clientId: 'x\u0000y\u0000z', eventJson: '{"n":1}' },
+        { clientId: 'x', clientIp: 'y', clientUa: 'z', eventJson: '{"n":2}' },
+        { clientId: 'x\u0000y', clientUa: 'z', eventJson: '{"n":3}' },
+      ],
+      { maxBatchSize: 200, maxBatchBytes: 1_000_000 },
+    );
+    assert.deepEqual(
+      batches.map((b) => [b.clientId, b.clientIp, b.clientUa, b.eventJson]),
+      [
+        ['x\u0000y\u0000z', undefined, undefined, ['{"n":1}']],
+        ['x', 'y', 'z', ['{"n":2}']],
+        ['x\u0000y', undefined, 'z', ['{"n":3}']],
+      ],
+    );
+  });
+
   test('groups interleaved clients into one batch per client, records in emit order', () => {
     const { batches, oversized } = groupIntoBatches(
       [record('c1', 1), record('c2', 2), record('c1', 3), record('c2', 4), record('c1', 5)],

@@ -31,6 +31,24 @@ describe('GravityAnalytics common-call path', () => {
     assert.deepEqual(bodies(), [{ amount: 30, item: 'sword' }]);
   });
 
+  it('emits a copy of nested objects and arrays too, on both paths and from super properties', () => {
+    const cart = { items: 1, skus: ['a'] };
+    const device = { os: 'ios' };
+    ge.setSuperProperties({ device });
+    ge.track('user-1', 'add_to_cart', { cart }); // the common-call path
+    ge.track('user-1', 'add_to_cart', { cart, at: new Date(2024, 0, 2) }); // a Date takes the mapping path
+    ge.userSet('user-1', { cart });
+    cart.items = Number.NaN; // would be rejected at export if the records still pointed here
+    cart.skus.push('b');
+    device.os = 'android';
+    assert.deepEqual(
+      bodies().map((body) => (body as { cart: unknown }).cart),
+      [{ items: 1, skus: ['a'] }, { items: 1, skus: ['a'] }, { items: 1, skus: ['a'] }],
+    );
+    ge.track('user-1', 'open');
+    assert.deepEqual(bodies().at(-1), { device: { os: 'ios' } });
+  });
+
   it('emits the same bodies as the mapping path for clean and normalised calls alike', () => {
     const when = new Date(2024, 0, 2, 3, 4, 5, 6);
     ge.setSuperProperties({ app: 'shop' });

@@ -198,6 +198,13 @@ describe('GravityAnalytics super properties', () => {
     assert.deepEqual(only().body, { c: 3 });
   });
 
+  it('setSuperProperties merges by Gravity key: a later app.version replaces an earlier app_version', () => {
+    ge.setSuperProperties({ app_version: '1.0.0', channel: 'web' });
+    ge.setSuperProperties({ 'app.version': '2.0.0' });
+    ge.track('u', 'open');
+    assert.deepEqual(only().body, { channel: 'web', app_version: '2.0.0' });
+  });
+
   it('refuses a bad super property key and keeps the previous ones', () => {
     ge.setSuperProperties({ a: 1 });
 
@@ -243,6 +250,10 @@ describe('GravityAnalytics misuse', () => {
   it('throws for properties, keys or time of the wrong shape', () => {
     assertRejected(() => ge.userSet('u', 'plan' as unknown as Record<string, string>), 'properties', 'invalid_argument');
     assertRejected(() => ge.track('u', 'e', [1] as unknown as Record<string, number>), 'properties', 'invalid_argument');
+    // A Map or class instance keeps its data out of its own keys: it would be sent as an empty event.
+    assertRejected(() => ge.track('u', 'e', new Map([['amount', 30]]) as never), 'properties', 'invalid_argument');
+    assertRejected(() => ge.userSet('u', new (class Plan { tier = 'pro'; })() as never), 'properties', 'invalid_argument');
+    assert.throws(() => ge.setSuperProperties(new Map([['app', 'shop']]) as never), GravityValidationError);
     assertRejected(() => ge.userUnset('u', 'tags' as unknown as string[]), 'keys', 'invalid_argument');
     assertRejected(() => ge.userUnset('u', ['ok', 'bad key']), 'keys[1]', 'invalid_key');
     assertRejected(() => ge.userUnset('u', []), 'properties', 'invalid_operation_value');

@@ -168,4 +168,12 @@ describe('resolveSpanEventMappingOptions', () => {
     );
     assert.throws(() => resolveSpanEventMappingOptions({ copySpanAttributes: [''] }), TypeError);
   });
+
+  it('throws, naming the key, for a key that cannot become a Gravity key (it would get every event rejected)', () => {
+    assert.throws(
+      () => resolveSpanEventMappingOptions({ copySpanAttributes: ['http.route', 'http.request.header.user-agent'] }),
+      (error: unknown) => error instanceof TypeError && error.message.includes('(actual: http.request.header.user-agent)'),
+    );
+    assert.deepStrictEqual(resolveSpanEventMappingOptions({ copySpanAttributes: ['http.route', 'ge.client_id'] }).copySpanAttributes, ['http.route']);
+  });
 });

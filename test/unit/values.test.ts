@@ -18,6 +18,16 @@ describe('toGravityValue', () => {
     assert.ok(value.when instanceof Date);
   });
 
+  test('keeps an own __proto__ key (as JSON.parse makes) as a key when it has to copy its object', () => {
+    for (const strict of [false, true]) {
+      const meta = JSON.parse('{"__proto__": {"source": "client"}, "n": 1}') as Record<string, unknown>;
+      meta['at'] = new Date(2020, 0, 1);
+      const result = toGravityValue({ meta }, 'v', strict);
+      assert.ok(result.ok);
+      assert.equal(JSON.stringify(result.value), '{"meta":{"__proto__":{"source":"client"},"n":1,"at":"2020-01-01 00:00:00.000"}}');
+    }
+  });
+
   test('an undefined top-level value yields undefined (the property is dropped)', () => {
     assert.deepEqual(toGravityValue(undefined, 'v', false), { ok: true, value: undefined });
   });
