@@ -300,7 +300,7 @@ export class GravityAnalytics {
     if (op === undefined) body = withoutLibProperties(event.properties);
     else if (op === 'unset') body = Object.keys(event.properties);
     else if (op === 'delete') body = undefined;
-    else body = snapshotValue(event.properties) as AnyValueMap;
+    else body = event.properties as AnyValueMap;
     this._logger.emit({
       eventName: event.type === 'track' ? event.event : undefined,
       timestamp: [Math.floor(timeMillis / 1000), (timeMillis % 1000) * 1e6],
@@ -341,9 +341,11 @@ function cleanBody(
     rule = valueRuleOf(op);
     if (rule === 'key-only' || rule === 'none') return NOT_CLEAN;
   }
-  const body: AnyValueMap = {};
+  let body: AnyValueMap | undefined;
   for (const source of sources) {
     if (source === undefined) continue;
+    // A native copy (spread), later sources winning as in the mapping; the loop below only checks.
+    body = body === undefined ? { ...(source as AnyValueMap) } : { ...body, ...(source as AnyValueMap) };
     for (const key in source) {
       if (!Object.prototype.hasOwnProperty.call(source, key)) continue;
       if (!isValidGravityKey(key)) return NOT_CLEAN;
@@ -359,18 +361,17 @@ function cleanBody(
         default:
           if (value === undefined || normaliseValue(value, false) !== value) return NOT_CLEAN;
       }
-      // A copy of nested objects and arrays: the record is serialised later, when the processor exports it.
-      body[key] = snapshotValue(value) as AnyValue;
     }
   }
-  return body;
+  // Nested objects and arrays are kept by reference, as `logger.emit` keeps a body (README, The facade).
+  return body ?? {};
 }
 
 /** The mapped track properties without `$lib`/`$lib_version`: the exporter adds those, other exporters need not. */
 function withoutLibProperties(properties: GravityProperties): AnyValueMap {
   const body: AnyValueMap = {};
   for (const key in properties) {
-    if (key !== '$lib' && key !== '$lib_version') body[key] = snapshotValue(properties[key]) as AnyValue;
+    if (key !== '$lib' && key !== '$lib_version') body[key] = properties[key] as AnyValue;
   }
   return body;
 }

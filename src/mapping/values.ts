@@ -58,18 +58,34 @@ export function normaliseValue(value: unknown, strict: boolean): GravityValue | 
 
 /**
  * A copy of a checked value down to its leaves (a `Date` as a new `Date`), so that a caller who changes a
- * nested object or array afterwards does not change a record emitted, or a super property stored, before.
- * Scalars come back as they are.
+ * nested object or array afterwards does not change the super properties stored before. Scalars come back
+ * as they are.
  */
 export function snapshotValue<T>(value: T): T {
-  if (typeof value !== 'object' || value === null) return value;
-  if (value instanceof Date) return new Date(value.getTime()) as T;
-  if (Array.isArray(value)) return value.map((item: unknown) => snapshotValue(item)) as T;
-  const copy: Record<string, GravityValue> = {};
-  for (const key in value) {
-    if (Object.prototype.hasOwnProperty.call(value, key)) setOwn(copy, key, snapshotValue((value as Record<string, unknown>)[key]) as GravityValue);
+  return typeof value === 'object' && value !== null ? (snapshotObject(value) as T) : value;
+}
+
+function snapshotObject(value: object): unknown {
+  if (Array.isArray(value)) {
+    const length = value.length;
+    const copy = new Array<unknown>(length);
+    for (let i = 0; i < length; i++) {
+      const item: unknown = value[i];
+      copy[i] = typeof item === 'object' && item !== null ? snapshotObject(item) : item;
+    }
+    return copy;
   }
-  return copy as T;
+  if (value instanceof Date) return new Date(value.getTime());
+  const keys = Object.keys(value);
+  const copy: Record<string, GravityValue> = {};
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const item: unknown = (value as Record<string, unknown>)[key];
+    const snapshot = (typeof item === 'object' && item !== null ? snapshotObject(item) : item) as GravityValue;
+    if (key === '__proto__') setOwn(copy, key, snapshot);
+    else copy[key] = snapshot;
+  }
+  return copy;
 }
 
 type Fast = GravityValue | typeof OMIT | typeof INVALID_VALUE;
