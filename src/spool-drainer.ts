@@ -89,9 +89,17 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
         batch.release();
       } else {
         // Partly delivered: the rest goes back to the end of the spool before the batch is acked, so a crash in
-        // between can only replay (never lose) records.
-        for (const undelivered of report.undelivered) await target.append(toSerialisedRecords(undelivered));
-        await batch.ack();
+        // between can only replay (never lose) records. If the spool could not take all of it back (its cap, a
+        // full disk), the batch is released instead of acked: its delivered part may go out again
+        // (at-least-once), but nothing leaves the spool undelivered.
+        let undeliveredRecords = 0;
+        let rewritten = 0;
+        for (const undelivered of report.undelivered) {
+          undeliveredRecords += undelivered.eventJson.length;
+          rewritten += (await target.append(toSerialisedRecords(undelivered))).written;
+        }
+        if (rewritten < undeliveredRecords) batch.release();
+        else await batch.ack();
       }
       failures++;
       const bound = Math.min(options.maxBackoffMillis, options.initialBackoffMillis * 2 ** (failures - 1));

@@ -268,7 +268,11 @@ export class DiskSpool implements Spool {
     for (const state of ordered) {
       while (count < maxRecords && this._isDrainable(state) && state.readOffset < state.sizeBytes) {
         const result = await this._readRecords(state, maxRecords - count);
-        this._corruptLines += result.corruptLines + result.tornLines;
+        const damaged = result.corruptLines + result.tornLines;
+        if (damaged > 0) {
+          this._corruptLines += damaged;
+          this._log.warn(`${damaged} damaged spool lines (checksum or torn) skipped in segment ${state.id}; their records are lost`);
+        }
         const range: Range = { segment: state, start: state.readOffset, end: result.nextOffset, records: result.records, lines: result.lines, acked: false };
         state.readOffset = result.nextOffset;
         state.ranges.push(range);

@@ -1,7 +1,7 @@
 /** The durable spool behind `spoolDir`: what an outage leaves survives a SIGKILL and is delivered once later. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -83,6 +83,30 @@ describe('delivery with a spool', () => {
     await emulator.setDown(false);
     await emulator.waitForEvents(5_000, 40_000);
     assert.deepEqual(seqs(emulator), Array.from({ length: 5_000 }, (_, i) => i));
+  });
+
+  it('loses nothing when a partly delivered replay round cannot be written back (spool near its cap)', { timeout: 30_000 }, async () => {
+    const dir = tempDir();
+    const emulator = await emulatorFor();
+    await emulator.setDown(true);
+    const first = new GravityLogRecordExporter({ ...FAST, url: emulator.url, spoolDir: dir });
+    await exportOnce(first, Array.from({ length: 20 }, (_, i) => createTrackRecord(`c${i % 2}`, { seq: i })));
+    assert.equal(first.getStats().spooled, 20);
+    await first.shutdown();
+    // Another live process's (sparse) segment fills the directory to a quarter of those records below the cap.
+    const spooledBytes = readdirSync(dir).filter((n) => n.startsWith('seg-')).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+    const blocker = join(dir, `seg-000000000000001-000000-${process.ppid}-aaaaaaaaaaaaaaaa.open`);
+    closeSync(openSync(blocker, 'w'));
+    truncateSync(blocker, 256 * 1024 * 1024 - spooledBytes - Math.floor(spooledBytes / 4));
+
+    // The endpoint is back, but the first request of the replay round gets a 503 (the other client's succeeds).
+    await emulator.setDown(false);
+    emulator.enqueueFaults({ kind: 'status', status: 503 });
+    const second = new GravityLogRecordExporter({ ...FAST, url: emulator.url, spoolDir: dir });
+    cleanups.push(() => second.shutdown());
+    const distinct = (): number => new Set(seqs(emulator)).size;
+    for (const started = Date.now(); distinct() < 20 && Date.now() - started < 20_000; ) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual([...new Set(seqs(emulator))], Array.from({ length: 20 }, (_, i) => i), 'at least once each, never lost');
   });
 
   it('keeps the original time of spooled records', async () => {

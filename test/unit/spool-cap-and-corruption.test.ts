@@ -3,6 +3,7 @@ import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { openSpool } from '../../src/spool/index.js';
+import { captureDiag } from '../helpers/diag-capture.js';
 import { createRecords, createTempDir, drainAll, range, segmentFiles } from '../helpers/spool-fixtures.js';
 
 describe('spool: size cap', () => {
@@ -57,10 +58,16 @@ describe('spool: damaged segments', () => {
     const text = readFileSync(path, 'utf8');
     writeFileSync(path, text.replace('"seq\\":3,', '"seq\\":333,'));
 
-    const second = await openSpool({ dir: temp.dir });
-    assert.deepEqual(await drainAll(second), [0, 1, 2, 4, 5, 6, 7, 8, 9]);
-    assert.equal(second.stats().corruptLinesSkipped, 1);
-    await second.close();
+    const diag = captureDiag();
+    try {
+      const second = await openSpool({ dir: temp.dir });
+      assert.deepEqual(await drainAll(second), [0, 1, 2, 4, 5, 6, 7, 8, 9]);
+      assert.equal(second.stats().corruptLinesSkipped, 1);
+      await second.close();
+      assert.ok(diag.at('warn').some((line) => line.includes('1 damaged spool lines')), `warned: ${diag.all()}`);
+    } finally {
+      diag.stop();
+    }
   });
 
   it('loses only the torn last record of a crashed writer, and appends after reopen stay readable', async () => {
