@@ -80,7 +80,7 @@ export interface Delivery {
   wakeParked(): void;
   /** Abandons everything still held: spooled when a spool is configured, else dropped. */
   abortAll(): void;
-  /** One attempt per batch of records read back from the spool; never spools again, never parks. */
+  /** One attempt per batch of records read back from the spool (halves after a 413); code 2000 parks it. */
   replay(batches: readonly RequestBatch[], deadlineMillis: number, signal: AbortSignal): Promise<ReplayReport>;
 }
 
@@ -334,6 +334,12 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       abandonedAll = new GravityShutdownError('the exporter shut down before these records were delivered');
       held.abortAll(abandonedAll);
     },
-    replay: (batches, deadlineMillis, signal) => replayBatches({ stats, held, attempt }, batches, deadlineMillis, signal),
+    replay: (batches, deadlineMillis, signal) =>
+      replayBatches(
+        { stats, held, attempt, park: config.clientInitWaitMillis > 0 ? (unit, batch) => parking.park(unit, batch) : undefined },
+        batches,
+        deadlineMillis,
+        signal,
+      ),
   };
 }

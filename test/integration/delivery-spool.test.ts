@@ -109,6 +109,42 @@ describe('delivery with a spool', () => {
     assert.deepEqual([...new Set(seqs(emulator))], Array.from({ length: 20 }, (_, i) => i), 'at least once each, never lost');
   });
 
+  it('splits a replayed request the service refuses as too large (413) and delivers every record, in order', { timeout: 20_000 }, async () => {
+    const emulator = await startEmulator({ maxBodyBytes: 2_500 });
+    cleanups.push(() => emulator.close());
+    const exporter = new GravityLogRecordExporter({ ...FAST, url: emulator.url, spoolDir: tempDir(), compression: 'none' });
+    cleanups.push(() => exporter.shutdown());
+    await emulator.setDown(true);
+    await exportOnce(exporter, Array.from({ length: 20 }, (_, i) => createTrackRecord('u1', { seq: i })));
+    assert.equal(exporter.getStats().spooled, 20);
+    await emulator.setDown(false);
+    const events = await emulator.waitForEvents(20, 15_000);
+    assert.deepEqual(events.map((e) => e.properties['seq']), Array.from({ length: 20 }, (_, i) => i));
+    // The emulator stores events before it answers: the counters follow the answers.
+    for (const started = Date.now(); exporter.getStats().replayed < 20 && Date.now() - started < 5_000; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual({ failed: exporter.getStats().failed, replayed: exporter.getStats().replayed }, { failed: 0, replayed: 20 });
+    assert.ok(exporter.getStats().splitRequests > 0);
+  });
+
+  it('lets replayed records of a client not initialised yet (code 2000) wait for it, as live ones do', { timeout: 20_000 }, async () => {
+    const emulator = await startEmulator({ uninitialisedClients: ['u1'] });
+    cleanups.push(() => emulator.close());
+    const exporter = new GravityLogRecordExporter({ ...FAST, url: emulator.url, spoolDir: tempDir(), clientInitWaitMillis: 60_000 });
+    cleanups.push(() => exporter.shutdown());
+    await emulator.setDown(true);
+    await exportOnce(exporter, Array.from({ length: 5 }, (_, i) => createTrackRecord('u1', { seq: i })));
+    assert.equal(exporter.getStats().spooled, 5);
+    await emulator.setDown(false);
+    for (const started = Date.now(); exporter.getStats().waitingForClientInit < 5 && Date.now() - started < 10_000; ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(exporter.getStats().waitingForClientInit, 5, 'the replay met code 2000 and the records wait');
+    emulator.initialiseClient('u1');
+    const events = await emulator.waitForEvents(5, 10_000);
+    assert.deepEqual(events.map((e) => e.properties['seq']), [0, 1, 2, 3, 4]);
+    assert.equal(exporter.getStats().failed, 0);
+  });
+
   it('keeps the original time of spooled records', async () => {
     const emulator = await emulatorFor();
     await emulator.setDown(true);
