@@ -215,6 +215,11 @@ export class DiskSpool implements Spool {
       this._log.warn('spool lock lost to another process; this process stops draining');
       this._owner = false;
       this._released.length = 0;
+      // What was handed out and not acked is read again if this process owns the spool again (at-least-once).
+      for (const state of this._segments.values()) {
+        state.readOffset = state.ackedOffset;
+        state.ranges.length = 0;
+      }
       return false;
     }
     if (!(await tryAcquireLock(this.dir, this._writerId))) {
@@ -223,8 +228,9 @@ export class DiskSpool implements Spool {
     }
     this._owner = true;
     await removeCursorTemps(this.dir);
-    // the previous owner moved the cursor: start over from it for everything but our own segments
-    for (const state of [...this._segments.values()]) if (!this._isOwn(state)) this._segments.delete(state.id);
+    // The previous owner moved the cursor: start over from it for everything but our own open segment (our
+    // sealed ones included: it may have delivered and acked part of them).
+    for (const state of [...this._segments.values()]) if (!this._isOwn(state) || state.sealed) this._segments.delete(state.id);
     await this._refresh(await readCursor(this.dir));
     return true;
   }

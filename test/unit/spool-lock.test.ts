@@ -4,7 +4,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { openSpool } from '../../src/spool/index.js';
-import { createRecords, createTempDir, drainAll, range, segmentFiles } from '../helpers/spool-fixtures.js';
+import { createRecords, createTempDir, drainAll, range, segmentFiles, seqOf } from '../helpers/spool-fixtures.js';
 
 /** The pid of a process that has exited. */
 function deadPid(): number {
@@ -71,6 +71,36 @@ describe('spool: one owner at a time', () => {
     assert.deepEqual(await drainAll(other), range(10));
     assert.equal(other.isOwner, true);
     await other.close();
+  });
+
+  it('a new owner does not hand out again what the previous owner acked of its own sealed segments', async () => {
+    const owner = await openSpool({ dir: temp.dir });
+    const writer = await openSpool({ dir: temp.dir, segmentBytes: 2_000 }); // seals after ~15 records
+    await writer.append(createRecords(40));
+    const batch = await owner.readBatch(5);
+    assert.deepEqual(batch?.records.map(seqOf), [0, 1, 2, 3, 4]);
+    await batch!.ack();
+    await owner.close(); // the cursor is written, the lock released
+
+    assert.deepEqual(await drainAll(writer), range(35, 5), 'the writer takes over and drains only the rest');
+    assert.equal(writer.isOwner, true);
+    await writer.close();
+  });
+
+  it('hands out again what it released while its lock flickered, once the lock is back', async () => {
+    const spool = await openSpool({ dir: temp.dir });
+    await spool.append(createRecords(10));
+    const batch = await spool.readBatch(100);
+    assert.deepEqual(batch?.records.map(seqOf), range(10));
+    batch!.release(); // the replay failed: to be retried
+    // A competing takeover attempt moves LOCK aside for a moment and puts it back.
+    renameSync(join(temp.dir, 'LOCK'), join(temp.dir, 'LOCK.other.stale'));
+    assert.equal(await spool.readBatch(100), undefined);
+    renameSync(join(temp.dir, 'LOCK.other.stale'), join(temp.dir, 'LOCK'));
+
+    assert.deepEqual(await drainAll(spool), range(10));
+    assert.equal(spool.isOwner, true);
+    await spool.close();
   });
 
   it('takes over a lock whose process is gone', async () => {
