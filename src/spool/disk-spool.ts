@@ -8,6 +8,7 @@ import { holdsLock, releaseLock, tryAcquireLock } from './lock.js';
 import { countLinesInRange, readRecords } from './segment-reader.js';
 import type { ReadResult } from './segment-reader.js';
 import {
+  createdMillisOf,
   isWriterAlive,
   listSegments,
   measureSegmentBytesSync,
@@ -205,7 +206,7 @@ export class DiskSpool implements Spool {
 
   /** Whether the owner may read it: ours, sealed, or its writer is gone. */
   private _isDrainable(state: SegmentState): boolean {
-    return this._isOwn(state) || state.sealed || !isWriterAlive(state.pid, state.writerId);
+    return this._isOwn(state) || state.sealed || !isWriterAlive(state.pid, state.writerId, createdMillisOf(state.id));
   }
 
   /** A non-owner tries to take the lock over; an owner checks it still has it. */
@@ -347,7 +348,7 @@ export class DiskSpool implements Spool {
   }
 
   private _isConsumed(state: SegmentState): boolean {
-    const final = state.sealed || (!this._isOwn(state) && !isWriterAlive(state.pid, state.writerId));
+    const final = state.sealed || (!this._isOwn(state) && !isWriterAlive(state.pid, state.writerId, createdMillisOf(state.id)));
     return final && state.ranges.length === 0 && state.ackedOffset >= state.sizeBytes && state.readOffset >= state.sizeBytes;
   }
 

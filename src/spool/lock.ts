@@ -15,13 +15,16 @@ const MAX_TAKEOVER_ATTEMPTS = 3;
 interface LockContent {
   readonly pid: number;
   readonly lockId: string;
+  /** When it was taken (epoch ms); 0 when unknown (treated as old). */
+  readonly acquiredAtMillis: number;
 }
 
 function parseLock(text: string): LockContent | undefined {
   try {
     const json = JSON.parse(text) as Record<string, unknown>;
     if (typeof json.pid === 'number' && Number.isSafeInteger(json.pid) && json.pid > 0 && typeof json.lockId === 'string') {
-      return { pid: json.pid, lockId: json.lockId };
+      const acquiredAtMillis = typeof json.acquiredAtMillis === 'number' && Number.isFinite(json.acquiredAtMillis) ? json.acquiredAtMillis : 0;
+      return { pid: json.pid, lockId: json.lockId, acquiredAtMillis };
     }
   } catch {
     // not a lock we wrote: treated as stale
@@ -80,7 +83,7 @@ export async function tryAcquireLock(dir: string, lockId: string): Promise<boole
       if (current === undefined) continue;
       const holder = parseLock(current);
       if (holder !== undefined && holder.lockId === lockId) return true;
-      if (holder !== undefined && isWriterAlive(holder.pid, holder.lockId)) return false;
+      if (holder !== undefined && isWriterAlive(holder.pid, holder.lockId, holder.acquiredAtMillis)) return false;
       try {
         await fsp.rename(lockPath, asidePath);
       } catch (error) {

@@ -53,10 +53,26 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Whether the writer (`pid`, `writerId`) may still be appending: in this process only if registered. */
-export function isWriterAlive(pid: number, writerId: string): boolean {
-  if (pid === process.pid) return liveWriters().has(writerId);
+/**
+ * When this process started, in epoch milliseconds, the same in every thread (`process.uptime` is the
+ * process's). A little early, for the two clocks read apart.
+ */
+const PROCESS_STARTED_MILLIS = Date.now() - process.uptime() * 1_000 - 50;
+
+/**
+ * Whether the writer (`pid`, `writerId`) that made a segment or lock at `sinceMillis` may still be appending.
+ * Another pid: whether that process exists. Our pid: registered here, or made since this process started (by
+ * another worker thread, whose registry this thread cannot see); one made before is a previous process that
+ * had our pid (a restarted container), so it is gone.
+ */
+export function isWriterAlive(pid: number, writerId: string, sinceMillis: number): boolean {
+  if (pid === process.pid) return liveWriters().has(writerId) || sinceMillis >= PROCESS_STARTED_MILLIS;
   return isProcessAlive(pid);
+}
+
+/** The creation time in a segment id (`seg-<createdMillis:15>-…`). */
+export function createdMillisOf(segmentId: string): number {
+  return Number(segmentId.slice(4, 19));
 }
 
 /** The name (without extension) of a new segment. */

@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { openSpool } from '../../src/spool/index.js';
 import { createRecords, createTempDir, drainAll, range, segmentFiles, seqOf } from '../helpers/spool-fixtures.js';
 
@@ -142,5 +144,61 @@ describe('spool: one owner at a time', () => {
     assert.deepEqual(await drainAll(spool), range(4, 0));
     assert.equal(segmentFiles(temp.dir).length, 1, 'the live writer\'s segment stays');
     await spool.close();
+  });
+});
+
+describe('spool: writers in other worker threads of the same process', () => {
+  const CHILD = pathToFileURL(fileURLToPath(new URL('../helpers/spool-worker-thread-child.ts', import.meta.url))).href;
+  let temp: ReturnType<typeof createTempDir>;
+  beforeEach(() => {
+    temp = createTempDir();
+  });
+  afterEach(() => temp.remove());
+
+  function startWorker(dir: string): Worker {
+    // The worker runs the TypeScript helper through tsx, as the test does.
+    return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(CHILD)}); })`, {
+      eval: true,
+      workerData: { dir },
+    });
+  }
+
+  function nextMessage(worker: Worker): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('worker silent')), 10_000);
+      worker.once('message', (message: string) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
+      worker.once('error', reject);
+    });
+  }
+
+  it('a spool in another thread does not take over the lock of a live owner', { timeout: 15_000 }, async () => {
+    const owner = await openSpool({ dir: temp.dir });
+    const worker = startWorker(temp.dir);
+    try {
+      assert.equal(await nextMessage(worker), 'appended 10 owner=false', 'one owner (one drainer) at a time');
+    } finally {
+      await worker.terminate();
+      await owner.close();
+    }
+  });
+
+  it('the owner leaves the open segment of a live writer in another thread alone until it is sealed', { timeout: 15_000 }, async () => {
+    const worker = startWorker(temp.dir);
+    let owner: Awaited<ReturnType<typeof openSpool>> | undefined;
+    try {
+      assert.match(await nextMessage(worker), /^appended 10/);
+      owner = await openSpool({ dir: temp.dir });
+      const seqs = await drainAll(owner);
+      worker.postMessage('more');
+      assert.equal(await nextMessage(worker), 'closed written=10');
+      seqs.push(...(await drainAll(owner)));
+      assert.deepEqual(seqs.sort((a, b) => a - b), range(20), 'every record the worker appended is delivered');
+    } finally {
+      await worker.terminate();
+      await owner?.close();
+    }
   });
 });
