@@ -191,7 +191,9 @@ describe('delivery under faults', () => {
 
   it('drops the oldest waiting records beyond maxBufferedRecords, counts and reports them', async () => {
     diagCapture = captureDiag();
-    const h = await start({ exporter: { maxBufferedRecords: 3, exportDeadlineMillis: 20_000 } });
+    // A long backoff keeps the first export's request waiting (not on the wire) once it has failed: the one
+    // state in which the cap may drop it. With a few ms it could be on its next attempt, and not droppable.
+    const h = await start({ exporter: { maxBufferedRecords: 3, exportDeadlineMillis: 20_000, retry: { initialBackoffMillis: 5_000, maxBackoffMillis: 5_000 } } });
     await h.emulator.setDown(true);
     const first = exportOnce(h.exporter, [createTrackRecord('a'), createTrackRecord('a')]);
     await until(() => h.exporter.getStats().retried > 0);
