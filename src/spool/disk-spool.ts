@@ -1,5 +1,5 @@
 /** The `Spool` implementation: segment bookkeeping, the cap, ranges handed out and their acks. */
-import { promises as fsp, unlinkSync } from 'node:fs';
+import { promises as fsp, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../diag.js';
 import { readCursor, removeCursorTemps, writeCursor } from './cursor.js';
@@ -354,13 +354,26 @@ export class DiskSpool implements Spool {
 
   private async _deleteIfConsumed(state: SegmentState): Promise<void> {
     if (!this._isConsumed(state)) return;
+    if (!state.sealed) {
+      // Final only because its writer is gone: it may have appended after our last look, before it died.
+      const size = await fsp.stat(join(this.dir, state.fileName)).then((stat) => stat.size, () => state.sizeBytes);
+      if (this._grewSinceListed(state, size)) return;
+    }
     await fsp.rm(join(this.dir, state.fileName), { force: true });
     this._segments.delete(state.id);
+  }
+
+  /** Takes a newer size of an unsealed segment; `true` when it grew (so it is not consumed after all). */
+  private _grewSinceListed(state: SegmentState, size: number): boolean {
+    if (size <= state.sizeBytes) return false;
+    state.sizeBytes = size;
+    return true;
   }
 
   private _deleteIfConsumedSync(state: SegmentState): void {
     if (!this._isConsumed(state)) return;
     try {
+      if (!state.sealed && this._grewSinceListed(state, statSync(join(this.dir, state.fileName), { throwIfNoEntry: false })?.size ?? 0)) return;
       unlinkSync(join(this.dir, state.fileName));
       this._segments.delete(state.id);
     } catch (error) {

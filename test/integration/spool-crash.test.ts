@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { openSpool } from '../../src/spool/index.js';
@@ -8,6 +9,7 @@ import type { Spool } from '../../src/spool/index.js';
 import { createTempDir, eventJsonFor, range, seqOf } from '../helpers/spool-fixtures.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/spool-writer-child.ts', import.meta.url));
+const STEPWISE_CHILD = fileURLToPath(new URL('../helpers/spool-stepwise-writer-child.ts', import.meta.url));
 const TOTAL_RECORDS = 10_000;
 const WAIT_TIMEOUT_MILLIS = 60_000;
 
@@ -112,4 +114,58 @@ describe('spool survives SIGKILL of the writing process', () => {
 
     await assertNothingReplayedAfterReopen(temp.dir);
   });
+
+  it('keeps what a writer appended right after the owner listed its segment, just before it was killed', async () => {
+    const owner = await openSpool({ dir: temp.dir });
+    const child = spawn(process.execPath, ['--import', 'tsx', STEPWISE_CHILD, temp.dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const realStat = fsp.stat;
+    try {
+      assert.equal(await lineFrom(child, 'appended 10'), 'appended 10 owner=false');
+      // The timing, forced: the first time the owner stats the writer's file, the writer appends 10 more
+      // records and is SIGKILLed before the owner goes on (so the size the owner saw is already stale).
+      let armed = true;
+      (fsp as { stat: typeof fsp.stat }).stat = (async (path: Parameters<typeof fsp.stat>[0], ...rest: unknown[]) => {
+        const result = await (realStat as (...args: unknown[]) => Promise<unknown>)(path, ...rest);
+        if (armed && String(path).endsWith('.open') && String(path).includes(`-${child.pid}-`)) {
+          armed = false;
+          const appended = lineFrom(child, 'appended 20');
+          child.stdin!.write('more\n');
+          await appended;
+          await killHard(child);
+        }
+        return result;
+      }) as typeof fsp.stat;
+      const first = await owner.readBatch(100);
+      (fsp as { stat: typeof fsp.stat }).stat = realStat;
+      assert.ok(first !== undefined, 'the dead writer\'s segment is drained');
+      const seqs = first.records.map(seqOf);
+      await first.ack();
+      for (let batch = await owner.readBatch(100); batch !== undefined; batch = await owner.readBatch(100)) {
+        seqs.push(...batch.records.map(seqOf));
+        await batch.ack();
+      }
+      assert.deepEqual(seqs.sort((a, b) => a - b), range(20), 'all 20 records the writer reported appended');
+    } finally {
+      (fsp as { stat: typeof fsp.stat }).stat = realStat;
+      child.kill('SIGKILL');
+      await owner.close();
+    }
+  });
 });
+
+/** Resolves with the child's first stdout line that starts with `prefix`. */
+function lineFrom(child: ChildProcess, prefix: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`child never printed ${prefix}: ${out}`)), 10_000);
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.startsWith(prefix));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      resolve(line);
+    };
+    child.stdout!.on('data', onData);
+  });
+}
