@@ -122,9 +122,11 @@ export class DiskSpool implements Spool {
       if (this._closed) return undefined;
       try {
         if (!(await this._ensureOwner())) return undefined;
+        // Before a released batch too: while deliveries keep failing, this is how the owner keeps seeing what
+        // other processes spool (the size cap counts their files).
+        await this._refresh();
         const released = this._released.shift();
         if (released !== undefined) return this._issue(released);
-        await this._refresh();
         return await this._readNext(maxRecords);
       } catch (error) {
         this._log.warn('spool read failed; will try again on the next read', error);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { openSpool } from '../../src/spool/index.js';
@@ -33,6 +33,24 @@ describe('spool: size cap', () => {
     await drainAll(spool);
     assert.deepEqual(await spool.append(createRecords(5, 100)), { written: 5, dropped: 0 });
     await spool.close();
+  });
+
+  it('keeps a directory shared by two processes under maxBytes while the owner\'s deliveries keep failing', async () => {
+    const owner = await openSpool({ dir: temp.dir, maxBytes: 20_000 });
+    const other = await openSpool({ dir: temp.dir, maxBytes: 20_000 });
+    await owner.append(createRecords(5, 0));
+    // An outage: the owner's drainer reads, fails and releases, round after round, while both keep spooling.
+    (await owner.readBatch(1_000))!.release();
+    for (let i = 0; i < 200; i++) {
+      await other.readBatch(1_000);
+      await other.append(createRecords(1, 1_000 + i));
+      (await owner.readBatch(1_000))!.release();
+      await owner.append(createRecords(1, 2_000 + i));
+    }
+    const total = segmentFiles(temp.dir).reduce((n, name) => n + statSync(join(temp.dir, name)).size, 0);
+    assert.ok(total <= 20_000, `segment files hold ${total} bytes`);
+    await other.close();
+    await owner.close();
   });
 
   it('counts records appended after close as dropped', async () => {
