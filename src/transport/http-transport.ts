@@ -112,16 +112,28 @@ export function createHttpTransport(config: ResolvedConfig): Transport {
       const headers: Record<string, string> = { ...fixedHeaders, 'ge-integration-count': String(request.recordCount) };
       if (request.compressed) headers['gravity-content-compress'] = 'gzip';
       const timeoutMillis = Math.max(1, Math.min(config.timeoutMillis, request.timeoutMillis ?? config.timeoutMillis));
+      // undici's headers/body timeouts restart with every chunk: a response trickling a byte at a time would
+      // hold the attempt (and its connection) for ever. This timer bounds the whole attempt.
+      const attemptTimeout = new AbortController();
+      const timer = setTimeout(() => attemptTimeout.abort(), timeoutMillis);
+      timer.unref();
+      const signal = request.signal === undefined ? attemptTimeout.signal : AbortSignal.any([request.signal, attemptTimeout.signal]);
+      // undici acts on an abort only once a connection is made: while it is still connecting (an address that
+      // drops packets), the attempt ends here on time and undici drops the aborted request later.
+      const expired = new Promise<undefined>((resolve) => attemptTimeout.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
       try {
-        const response = await pool.request({
+        const sent = pool.request({
           path,
           method: 'POST',
           headers,
           body: request.body,
-          signal: request.signal,
+          signal,
           headersTimeout: timeoutMillis,
           bodyTimeout: timeoutMillis,
         });
+        sent.catch(() => undefined);
+        const response = await Promise.race([sent, expired]);
+        if (response === undefined) throw new GravityTimeoutError(timeoutMillis);
         // A declared length within the cap is read in one go (the collect endpoint always declares ~30 bytes).
         const declaredBytes = Number(response.headers['content-length']);
         const text = declaredBytes >= 0 && declaredBytes <= MAX_RESPONSE_BYTES ? await response.body.text() : await readCapped(response.body);
@@ -135,9 +147,12 @@ export function createHttpTransport(config: ResolvedConfig): Transport {
         }
         return { status: 'failure', error };
       } catch (error) {
-        const result = networkFailure(error, timeoutMillis);
+        const timedOut = attemptTimeout.signal.aborted && request.signal?.aborted !== true;
+        const result: SendResult = timedOut ? { status: 'retryable', error: new GravityTimeoutError(timeoutMillis) } : networkFailure(error, timeoutMillis);
         log.debug(`POST ${config.endpoint.displayUrl} failed: ${result.status === 'success' ? '' : result.error.message}`);
         return result;
+      } finally {
+        clearTimeout(timer);
       }
     },
     async close(): Promise<void> {

@@ -18,7 +18,8 @@ export function parseRetryAfterMillis(value: string | string[] | undefined, nowM
   // Otherwise an HTTP date ("Wed, 21 Oct 2015 07:28:00 GMT"): it names a day or month. Without a letter,
   // Date.parse would read "-1" or "+3" as a year.
   if (!/[a-z]/i.test(text)) return undefined;
-  const date = Date.parse(text);
+  // HTTP dates are GMT; the asctime form ("Sun Nov  6 08:49:37 1994") says no zone and would parse as local time.
+  const date = Date.parse(/\b(GMT|UTC|UT)\b|[+-]\d{4}$/i.test(text) ? text : `${text} GMT`);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - nowMillis);
 }

@@ -125,7 +125,9 @@ export function createRetryingTransport<R extends RetryingSendRequest = Retrying
         if (result.status !== 'retryable') return { ...result, attempts };
         lastError = result.error;
         if (attempts >= maxAttempts) return { ...result, attempts, gaveUp: 'attempts' };
-        const delayMillis = result.retryInMillis ?? computeBackoffMillis(attempts, policy, random);
+        // A Retry-After of 0 or in the past (a server clock behind ours) is no reason to retry at once: back off.
+        const delayMillis =
+          result.retryInMillis !== undefined && result.retryInMillis > 0 ? result.retryInMillis : computeBackoffMillis(attempts, policy, random);
         // Retry-After is the server's word: waiting less would be rude, waiting past the deadline is useless.
         if (now() + delayMillis >= deadlineMillis) return { ...result, attempts, gaveUp: 'deadline' };
         onRetry?.({ retry: attempts, delayMillis, result });

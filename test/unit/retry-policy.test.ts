@@ -26,6 +26,12 @@ describe('parseRetryAfterMillis', () => {
     assert.equal(parseRetryAfterMillis(new Date(now - 7000).toUTCString(), now), 0);
   });
 
+  test('reads the asctime form of an HTTP date as GMT, whatever the machine\'s time zone', () => {
+    // "Tue Jan  1 00:00:37 2030": asctime has no zone; Date.parse alone would use local time.
+    assert.equal(parseRetryAfterMillis('Tue Jan  1 00:00:37 2030', now), 37_000);
+    assert.equal(parseRetryAfterMillis('Tuesday, 01-Jan-30 00:00:37 GMT', now), 37_000);
+  });
+
   test('takes the first of repeated headers', () => {
     assert.equal(parseRetryAfterMillis(['2', '9'], now), 2000);
   });

@@ -84,6 +84,14 @@ describe('createRetryingTransport', () => {
     assert.deepEqual(clock.delays, [3_000]);
   });
 
+  it('backs off as usual when Retry-After is 0 or a date already past (no tight loop)', async () => {
+    const clock = createClock();
+    const inner = scriptedTransport([unavailable(0), unavailable(0), ok]);
+    const result = await createRetryingTransport(inner, policy(clock)).send({ ...body, deadlineMillis: clock.now() + 60_000 });
+    assert.equal(result.status, 'success');
+    assert.deepEqual(clock.delays, [99, 199]);
+  });
+
   it('gives up at once when Retry-After ends past the deadline', async () => {
     const clock = createClock();
     const inner = scriptedTransport([unavailable(30_000)]);
