@@ -89,7 +89,8 @@ function parseUrl(raw: string): ParsedUrl | undefined {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
   if (url.username || url.password) return undefined;
-  const token = url.searchParams.get('access_token') ?? undefined;
+  // An empty `access_token=` is no token (it must not shadow GE_ACCESS_TOKEN, nor be sent as one).
+  const token = url.searchParams.get('access_token')?.trim() || undefined;
   url.searchParams.delete('access_token');
   url.hash = '';
   if (url.pathname === '' || url.pathname === '/') url.pathname = COLLECT_PATH;

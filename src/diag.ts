@@ -14,7 +14,14 @@ const secrets = new Set<string>();
 /** Remembers a secret (the access token) so that `redact` removes it from any text. */
 export function registerSecret(secret: string): void {
   // A very short "secret" would blank out unrelated text everywhere; query values are redacted anyway.
-  if (secret.length >= MIN_SECRET_CHARS) secrets.add(secret);
+  if (secret.length < MIN_SECRET_CHARS) return;
+  secrets.add(secret);
+  // As URLs show it elsewhere than in access_token=: a query value (URLSearchParams: + for space, %7E…) and
+  // a path segment (WHATWG URL leaves !'()* as they are).
+  const forms = [new URLSearchParams({ s: secret }).toString().slice(2)];
+  if (!/[?#]/.test(secret)) forms.push(new URL(`http://h/${secret}`).pathname.slice(1));
+  // An encoding is never shorter than the secret: anything shorter would blank out a fragment everywhere.
+  for (const form of forms) if (form.length >= secret.length) secrets.add(form);
 }
 
 /** Removes `access_token=` query values and every registered secret from `text`. */

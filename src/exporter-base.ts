@@ -1,4 +1,5 @@
 import { resolveConfig } from './config.js';
+import { invalidConfiguration } from './errors.js';
 import { createExportPipeline } from './export-pipeline.js';
 import type { ExportPipeline } from './export-pipeline.js';
 import { registerSelfMetrics } from './metrics.js';
@@ -14,8 +15,14 @@ export abstract class GravityExporterBase {
   private readonly _unregisterSelfMetrics: () => void;
 
   protected constructor(options: GravityExporterOptions, signal: 'logs' | 'spans') {
-    this._pipeline = createExportPipeline(resolveConfig(options));
-    this._unregisterSelfMetrics = registerSelfMetrics(options.meterProvider, signal, () => this._pipeline.getStats());
+    const config = resolveConfig(options);
+    const { meterProvider } = options;
+    // Checked before the pipeline exists: a throwing constructor must leave nothing open (spool lock, pool).
+    if (meterProvider !== undefined && typeof (meterProvider as { getMeter?: unknown } | null)?.getMeter !== 'function') {
+      throw new TypeError(invalidConfiguration('meterProvider', 'an OTel MeterProvider (with getMeter)', meterProvider === null ? 'null' : typeof meterProvider));
+    }
+    this._unregisterSelfMetrics = registerSelfMetrics(meterProvider, signal, () => this._pipeline.getStats());
+    this._pipeline = createExportPipeline(config);
   }
 
   /**

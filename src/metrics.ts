@@ -24,10 +24,45 @@ const COUNTERS: ReadonlyArray<readonly [CounterField, string]> = [
   ['dropped', 'Records given up without a verdict (buffer full, or shutdown out of time)'],
 ];
 
+/** The summed counters of the exporters of one kind on one meter provider. */
+interface Totals {
+  counters: Record<CounterField, number>;
+  rejectedByReason: Record<string, number>;
+  requests: number;
+  buffered: number;
+}
+
+function emptyTotals(): Totals {
+  const counters = Object.fromEntries(COUNTERS.map(([field]) => [field, 0])) as Record<CounterField, number>;
+  return { counters, rejectedByReason: {}, requests: 0, buffered: 0 };
+}
+
+/** Adds `stats` into `into`; the buffered gauge only when `withBuffered` (a shut-down exporter holds nothing). */
+function addStats(into: Totals, stats: GravityExporterStats, withBuffered: boolean): void {
+  for (const [field] of COUNTERS) into.counters[field] += stats[field] ?? 0;
+  for (const [reason, count] of Object.entries(stats.rejectedByReason)) into.rejectedByReason[reason] = (into.rejectedByReason[reason] ?? 0) + (count ?? 0);
+  into.requests += stats.requests;
+  if (withBuffered) into.buffered += stats.buffered ?? 0;
+}
+
+/**
+ * The exporters of one kind reporting through one provider, and the final counts of those shut down. It
+ * lives as long as the provider: its callback keeps reporting those final counts.
+ */
+interface Registration {
+  readonly readers: Set<() => GravityExporterStats>;
+  readonly retired: Totals;
+}
+
+const registrations = new WeakMap<MeterProvider, Map<ExporterKind, Registration>>();
+
 /**
  * Registers `gravity_exporter.records.<field>` observable counters (`.rejected` with a `reason` attribute),
  * `gravity_exporter.requests`, and the gauge `gravity_exporter.records.buffered`, each with attribute
- * `exporter`. Does nothing without a provider. Returns what unregisters them (the exporter's shutdown calls it).
+ * `exporter`. Does nothing without a provider. Exporters of the same kind on one provider are summed (the
+ * same instrument and attributes would otherwise keep only one exporter's value), and the counts of those
+ * shut down stay in the sums, so the counters never go down. Returns what takes this exporter out of the
+ * sums, keeping its final counts (its shutdown calls it).
  */
 export function registerSelfMetrics(
   meterProvider: MeterProvider | undefined,
@@ -35,6 +70,33 @@ export function registerSelfMetrics(
   readStats: () => GravityExporterStats,
 ): () => void {
   if (meterProvider === undefined) return () => undefined;
+  let byKind = registrations.get(meterProvider);
+  if (byKind === undefined) registrations.set(meterProvider, (byKind = new Map()));
+  let registration = byKind.get(exporter);
+  if (registration === undefined) {
+    const readers = new Set<() => GravityExporterStats>();
+    const retired = emptyTotals();
+    registration = { readers, retired };
+    observe(meterProvider, exporter, readers, retired);
+    byKind.set(exporter, registration);
+  }
+  const { readers, retired } = registration;
+  readers.add(readStats);
+  let registered = true;
+  return () => {
+    if (!registered) return;
+    registered = false;
+    readers.delete(readStats);
+    addStats(retired, readStats(), false);
+  };
+}
+
+function observe(
+  meterProvider: MeterProvider,
+  exporter: ExporterKind,
+  readers: ReadonlySet<() => GravityExporterStats>,
+  retired: Totals,
+): void {
   const meter = meterProvider.getMeter(SELF_METRICS_METER_NAME, VERSION);
   const unit = '{record}';
   const counters = COUNTERS.map(
@@ -51,15 +113,13 @@ export function registerSelfMetrics(
   });
   const observables: Array<ObservableCounter | ObservableGauge> = [...counters.map(([, counter]) => counter), rejected, requests, buffered];
   const attributes = Object.freeze({ exporter });
-  const observe: BatchObservableCallback = (result) => {
-    const stats = readStats();
-    for (const [field, counter] of counters) result.observe(counter, stats[field] ?? 0, attributes);
-    for (const [reason, count] of Object.entries(stats.rejectedByReason)) {
-      result.observe(rejected, count ?? 0, { exporter, reason });
-    }
-    result.observe(requests, stats.requests, attributes);
-    result.observe(buffered, stats.buffered ?? 0, attributes);
+  const callback: BatchObservableCallback = (result) => {
+    const totals: Totals = { counters: { ...retired.counters }, rejectedByReason: { ...retired.rejectedByReason }, requests: retired.requests, buffered: 0 };
+    for (const read of readers) addStats(totals, read(), true);
+    for (const [field, counter] of counters) result.observe(counter, totals.counters[field], attributes);
+    for (const [reason, count] of Object.entries(totals.rejectedByReason)) result.observe(rejected, count, { exporter, reason });
+    result.observe(requests, totals.requests, attributes);
+    result.observe(buffered, totals.buffered, attributes);
   };
-  meter.addBatchObservableCallback(observe, observables);
-  return () => meter.removeBatchObservableCallback(observe, observables);
+  meter.addBatchObservableCallback(callback, observables);
 }

@@ -59,6 +59,8 @@ function resolveProcessorOptions(options: GravityProcessorOptions): Required<Gra
     }
     resolved[name] = value;
   }
+  // A smaller queue alone brings the batch down with it: only a batch size given too is held against it.
+  if (options.maxExportBatchSize === undefined) resolved.maxExportBatchSize = Math.min(resolved.maxExportBatchSize, resolved.maxQueueSize);
   if (resolved.maxExportBatchSize > resolved.maxQueueSize) {
     throw new RangeError(
       invalidConfiguration('maxExportBatchSize', `at most maxQueueSize (${resolved.maxQueueSize})`, resolved.maxExportBatchSize),

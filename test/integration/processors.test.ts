@@ -66,6 +66,9 @@ describe('Gravity batch processor helpers', () => {
       () => createGravitySpanProcessor(exporterOptions, { maxQueueSize: 100, maxExportBatchSize: 200 }),
       /maxExportBatchSize is invalid, expected at most maxQueueSize \(100\)/,
     );
+    // A smaller queue given alone brings the default batch size down with it.
+    assert.doesNotThrow(() => createGravityLogRecordProcessor(exporterOptions, { maxQueueSize: 8_192 }).shutdown());
+    assert.doesNotThrow(() => createGravitySpanProcessor(exporterOptions, { maxQueueSize: 8_192 }).shutdown());
   });
 
   it('documents defaults that hold a large burst in one export', () => {

@@ -3,6 +3,8 @@
  * whatever happens: success, rejection, HTTP errors, network errors, bad configuration.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { ExportResult } from '@opentelemetry/core';
 import { resolveConfig } from '../../src/config.js';
@@ -133,4 +135,37 @@ describe('the access token is never logged or put in an error', () => {
   test('no thrown configuration error contains the token', () => {
     for (const error of thrown) assertNoSecret(messagesOf(error), 'thrown error');
   });
+});
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const cases: Array<[string, string, (port: number, token: string) => string]> = [
+  ['another query parameter', "Ab~cd!ef'gh(ij)kl*mn", (port, token) => `http://127.0.0.1:${port}/collect/?app=${encodeURIComponent(token)}&access_token=${encodeURIComponent(token)}`],
+  ['a path segment', 'tok en+with/slash=eq', (port, token) => `http://127.0.0.1:${port}/apps/${token}/collect/?access_token=${encodeURIComponent(token)}`],
+];
+
+describe('the token in other encodings of the configured URL (another query parameter, a path segment)', () => {
+  for (const [where, token, makeUrl] of cases) {
+    test(`a token also in ${where} stays out of diag output`, async () => {
+      const url = makeUrl(await closedPort(), token);
+      const capture = captureDiag();
+      try {
+        const exporter = new GravityLogRecordExporter({ url, retry: { maxAttempts: 1 } });
+        await exportOnce(exporter, [createTrackRecord('c1')]);
+        await exporter.shutdown();
+      } finally {
+        capture.stop();
+      }
+      const forms = [...new Set([token, encodeURIComponent(token), new URLSearchParams({ a: token }).toString().slice(2), encodeURI(token)])];
+      for (const line of capture.lines) {
+        for (const form of forms) assert.ok(!line.text.includes(form), `diag ${line.level} line contains the token as ${JSON.stringify(form)}: ${line.text}`);
+      }
+    });
+  }
 });

@@ -7,7 +7,9 @@ import { afterEach, describe, it } from 'node:test';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { DataPoint } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { GravitySpanExporter } from '../../src/index.js';
+import { GravityLogRecordExporter, GravitySpanExporter } from '../../src/index.js';
+import { exportOnce } from '../helpers/export-once.js';
+import { createTrackRecord } from '../helpers/record-builders.js';
 import { startExporterHarness } from '../helpers/exporter-harness.js';
 import type { ExporterHarness } from '../helpers/exporter-harness.js';
 
@@ -89,5 +91,30 @@ describe('self-metrics', () => {
     assert.equal(valueOf(points, 'gravity_exporter.records.sent', { exporter: 'logs' }), undefined);
     await tracerProvider.shutdown();
     await meterProvider.shutdown();
+  });
+
+  it('sums two exporters of one kind on one provider, and keeps a shut-down one\'s counts (never going down)', async () => {
+    const reader = new PullReader();
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    harness = await startExporterHarness();
+    const options = { url: harness.emulator.url, accessToken: 'metrics-token-1234', meterProvider };
+    const a = new GravityLogRecordExporter(options);
+    const b = new GravityLogRecordExporter(options);
+    await exportOnce(a, [createTrackRecord('u1'), createTrackRecord('u2'), createTrackRecord('u3')]);
+    await exportOnce(b, [createTrackRecord('u4')]);
+    assert.equal(valueOf(await readMetrics(reader), 'gravity_exporter.records.sent', { exporter: 'logs' }), 4);
+
+    await a.shutdown();
+    await exportOnce(b, [createTrackRecord('u5')]);
+    assert.equal(valueOf(await readMetrics(reader), 'gravity_exporter.records.sent', { exporter: 'logs' }), 5);
+    await b.shutdown();
+    await meterProvider.shutdown();
+  });
+
+  it('refuses something that is not a MeterProvider in the constructor, naming the option', () => {
+    assert.throws(
+      () => new GravityLogRecordExporter({ url: 'http://127.0.0.1:9/', accessToken: 'metrics-token-1234', meterProvider: {} as never }),
+      (error: unknown) => error instanceof TypeError && error.message.startsWith('Configuration: meterProvider is invalid'),
+    );
   });
 });

@@ -85,6 +85,12 @@ describe('resolveConfig: code beats env beats default', () => {
     assert.deepEqual(warnings(), []);
     assert.throws(() => resolveConfig({}, { GE_ACCESS_TOKEN: '   ' }), GravityConfigurationError);
   });
+
+  test('an empty access_token= in a url is no token: GE_ACCESS_TOKEN applies, and without it the constructor throws', () => {
+    assert.equal(resolveConfig({ url: 'https://h.test/collect?access_token=' }, { GE_ACCESS_TOKEN: 'env-token-123456' }).accessToken, 'env-token-123456');
+    assert.throws(() => resolveConfig({ url: 'https://h.test/collect?access_token=' }, {}), GravityConfigurationError);
+    assert.throws(() => resolveConfig({}, { GE_SERVER_URL: 'https://h.test/collect?access_token=%20' }), GravityConfigurationError);
+  });
 });
 
 describe('resolveConfig: url', () => {
