@@ -13,7 +13,7 @@
 import { GravityValidationError } from '../errors.js';
 import type { AnalyticsProperties, GravityAnalytics, GravityEventOptions } from '../facade/gravity-analytics.js';
 import { isPropertyMap } from '../mapping/eager-check.js';
-import { isProfileEventName } from '../mapping/rules.js';
+import { isProfileEventName, TIME_WINDOW_FUTURE_MILLIS, TIME_WINDOW_PAST_MILLIS } from '../mapping/rules.js';
 import { isUserOperation, toProfileEventName, USER_OPERATIONS } from '../mapping/user-operation.js';
 import type { UserOperation } from '../mapping/user-operation.js';
 import { describeType } from '../mapping/values.js';
@@ -21,6 +21,11 @@ import { describeType } from '../mapping/values.js';
 const OPERATION_BY_PROFILE_EVENT: ReadonlyMap<string, UserOperation> = new Map(
   USER_OPERATIONS.map((op) => [toProfileEventName(op), op] as const),
 );
+
+/** A date, or a date and time with an optional fraction and zone (`2024-05-01`, `2024-05-01T08:00:00.5+08:00`). */
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+/** The largest time a `Date` holds: a larger number is a unit mistake (micro- or nanoseconds). */
+const MAX_DATE_MILLIS = 8.64e15;
 
 function invalidRecord(field: string, problem: string): GravityValidationError {
   return new GravityValidationError(`${field}: ${problem}`, field, 'invalid_record');
@@ -44,16 +49,38 @@ function eventOptions(line: Record<string, unknown>): GravityEventOptions {
   const { time, time_free: timeFree, client_ip: clientIp, client_ua: clientUa } = line;
   let millis: number;
   if (typeof time === 'number') millis = time;
-  else if (typeof time === 'string' && time.trim() !== '') millis = Date.parse(time);
+  // V8's Date.parse takes "12" or "user 7" for dates: only ISO 8601 is read.
+  else if (typeof time === 'string' && time.trim() !== '') millis = ISO_8601.test(time.trim()) ? Date.parse(time.trim()) : Number.NaN;
   else throw invalidRecord('time', `expected epoch milliseconds or an ISO 8601 string, got ${describeType(time)}`);
-  if (Number.isNaN(millis)) throw invalidRecord('time', `${JSON.stringify(time)} is not a date`);
+  if (!Number.isFinite(millis) || millis < 0 || millis > MAX_DATE_MILLIS) {
+    throw invalidRecord('time', `${JSON.stringify(time)} is not a date (epoch milliseconds or ISO 8601)`);
+  }
   if (timeFree !== undefined && typeof timeFree !== 'boolean') {
     throw invalidRecord('time_free', `expected a boolean, got ${describeType(timeFree)}`);
+  }
+  // The service refuses a whole request for one record outside its window: refuse the line here instead.
+  const now = Date.now();
+  if (timeFree === false && (millis < now - TIME_WINDOW_PAST_MILLIS || millis > now + TIME_WINDOW_FUTURE_MILLIS)) {
+    throw new GravityValidationError(
+      `time: ${new Date(millis).toISOString()} is outside the service's window (10 days back, 1 hour ahead) and time_free is false`,
+      'time',
+      'out_of_time_window',
+    );
   }
   const options: GravityEventOptions = { time: millis, timeFree: timeFree ?? true };
   if (clientIp !== undefined) options.clientIp = clientIp as string;
   if (clientUa !== undefined) options.clientUa = clientUa as string;
   return options;
+}
+
+/**
+ * Gravity's own data carries `$lib`/`$lib_version` (the PHP SDK puts them on profile records too): they name
+ * the SDK that sent it, not properties; the exporter adds its own to track records.
+ */
+function withoutSdkMetadata(properties: unknown): unknown {
+  if (!isPropertyMap(properties) || (!('$lib' in properties) && !('$lib_version' in properties))) return properties;
+  const { $lib: _lib, $lib_version: _libVersion, ...rest } = properties as Record<string, unknown>;
+  return rest;
 }
 
 /**
@@ -73,7 +100,7 @@ export function importLine(ge: GravityAnalytics, text: string): void {
   const op = operationOf(line);
   const options = eventOptions(line);
   const clientId = line['client_id'] as string;
-  const properties = (line['properties'] ?? {}) as AnalyticsProperties;
+  const properties = withoutSdkMetadata(line['properties'] ?? {}) as AnalyticsProperties;
   switch (op) {
     case 'track':
       return ge.track(clientId, line['event'] as string, properties, options);

@@ -8,10 +8,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { createNoopLogger } from '@opentelemetry/api-logs';
-import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { GravityValidationError } from '../errors.js';
 import { GravityAnalytics } from '../facade/gravity-analytics.js';
 import { GravityLogRecordExporter } from '../log-record-exporter.js';
+import { createGravityLogRecordProcessor } from '../processors.js';
 import type { GravityExporterStats } from '../stats.js';
 import { importLine } from './import-record.js';
 import { createProgressWriter } from './progress.js';
@@ -20,6 +21,8 @@ import type { ProgressSnapshot } from './progress.js';
 /** Records emitted between two provider flushes; also the processor's queue size, so none is dropped. */
 const RECORDS_PER_FLUSH = 10_000;
 const RECORDS_PER_EXPORT = 2_000;
+/** Requests in flight without --concurrency (as `--help` says). */
+export const DEFAULT_CONCURRENCY = 32;
 /** Longest line kept in memory; a longer one is rejected and skipped. */
 const MAX_LINE_CHARS = 8 * 1024 * 1024;
 /** Rejected lines kept for the summary (the rest are only counted). */
@@ -118,12 +121,13 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     exporter = new GravityLogRecordExporter({
       ...(options.url !== undefined && { url: options.url }),
       ...(options.accessToken !== undefined && { accessToken: options.accessToken }),
-      ...(options.concurrency !== undefined && { maxConcurrentRequests: options.concurrency }),
+      maxConcurrentRequests: options.concurrency ?? DEFAULT_CONCURRENCY,
     });
+    // The helper builds the processor for whichever sdk-logs constructor shape is installed (0.200-0.219 take
+    // the exporter first).
     provider = new LoggerProvider({
       processors: [
-        new BatchLogRecordProcessor({
-          exporter,
+        createGravityLogRecordProcessor(exporter, {
           maxQueueSize: RECORDS_PER_FLUSH,
           maxExportBatchSize: RECORDS_PER_EXPORT,
           scheduledDelayMillis: 200,

@@ -113,6 +113,34 @@ describe('gravity-otel import', () => {
     );
   });
 
+  it('reads Gravity\'s own records as they are: $lib/$lib_version in properties are SDK metadata, not properties', async () => {
+    const file = writeLines('php.jsonl', [
+      JSON.stringify({ client_id: 'u1', type: 'profile', event: 'profile_increment', time: HISTORY_MILLIS, properties: { coins: 5, $lib: 'PHP', $lib_version: '1.0.0' } }),
+      JSON.stringify({ client_id: 'u1', type: 'track', event: 'pay', time: HISTORY_MILLIS, properties: { amount: 3, $lib: 'PHP', $lib_version: '1.0.0' } }),
+    ]);
+    const run = await runCli(importArgs(file));
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const [increment, pay] = emulator.events();
+    assert.deepEqual(increment?.properties, { coins: 5 });
+    assert.equal(pay?.properties['$lib'], 'node');
+  });
+
+  it('refuses a time that is not epoch ms or ISO 8601, and a time_free:false record outside the window, each alone', async () => {
+    const recent = Date.now() - 60_000;
+    const file = writeLines('times.jsonl', [
+      JSON.stringify({ client_id: 'u1', op: 'set', time: '12', properties: { a: 1 } }),
+      JSON.stringify({ client_id: 'u1', op: 'set', time: 'user 7', properties: { a: 2 } }),
+      JSON.stringify({ client_id: 'u1', op: 'set', time: 1_700_000_000_000_000_000, properties: { a: 3 } }),
+      JSON.stringify({ client_id: 'u2', op: 'track', event: 'old', time: HISTORY_MILLIS, time_free: false }),
+      JSON.stringify({ client_id: 'u2', op: 'track', event: 'fresh', time: recent, time_free: false }),
+    ]);
+    const run = await runCli(importArgs(file));
+    assert.match(run.stdout, /: 5 records, 1 sent, 4 rejected, 0 failed\./);
+    for (const line of [1, 2, 3]) assert.match(run.stdout, new RegExp(`line ${line}: time: `));
+    assert.match(run.stdout, /line 4: time: .* outside the service's window/);
+    assert.deepEqual(emulator.events().map((e) => e.event), ['fresh']);
+  });
+
   it('reports records the service refuses as failed and exits 1', async () => {
     const file = writeLines('refused.jsonl', [JSON.stringify({ client_id: 'u1', op: 'set', time: HISTORY_MILLIS, properties: { a: 1 } })]);
     emulator.enqueueFaults({ kind: 'code', code: 1, msg: 'app not found' });
