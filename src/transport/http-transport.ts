@@ -4,7 +4,8 @@
  * failure (2000: client not initialised); 408/429/5xx, network errors, timeouts → retryable; other
  * statuses → failure.
  */
-import { Pool } from 'undici';
+import type { Socket } from 'node:net';
+import { buildConnector, Pool } from 'undici';
 import type { ResolvedConfig } from '../config.js';
 import { createLogger } from '../diag.js';
 import {
@@ -89,13 +90,29 @@ export function createHttpTransport(config: ResolvedConfig): Transport {
   const separator = config.endpoint.pathAndQuery.includes('?') ? '&' : '?';
   // The only place the token is put on the wire.
   const path = `${config.endpoint.pathAndQuery}${separator}access_token=${encodeURIComponent(config.accessToken)}`;
+  // TLS verification stays on whatever NODE_TLS_REJECT_UNAUTHORIZED says.
+  const baseConnect = buildConnector({ rejectUnauthorized: true, timeout: Math.min(config.timeoutMillis, 10_000) }) as unknown as (
+    options: buildConnector.Options,
+    callback: buildConnector.Callback,
+  ) => Socket | undefined;
+  // Sockets still connecting: neither pool.close() nor pool.destroy() ends them, and an address that never
+  // completes the handshake would hold the process after shutdown until the connect timeout.
+  const connecting = new Set<Socket>();
+  const connect: buildConnector.connector = (options, callback) => {
+    let settled = false;
+    const socket = baseConnect(options, (...args) => {
+      settled = true;
+      if (socket !== undefined) connecting.delete(socket);
+      callback(...args);
+    });
+    if (socket !== undefined && !settled) connecting.add(socket);
+  };
   const pool = new Pool(origin, {
     connections: config.maxConcurrentRequests,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MILLIS,
     headersTimeout: config.timeoutMillis,
     bodyTimeout: config.timeoutMillis,
-    // TLS verification stays on whatever NODE_TLS_REJECT_UNAUTHORIZED says.
-    connect: { rejectUnauthorized: true, timeout: Math.min(config.timeoutMillis, 10_000) },
+    connect,
   });
   const fixedHeaders: Record<string, string> = {
     'content-type': 'application/json',
@@ -167,6 +184,8 @@ export function createHttpTransport(config: ResolvedConfig): Transport {
       const closedGracefully = await Promise.race([pool.close().then(() => true, () => false), graceElapsed]);
       clearTimeout(timer);
       if (!closedGracefully) await pool.destroy().catch(() => undefined);
+      for (const socket of connecting) socket.destroy();
+      connecting.clear();
     },
   };
 }

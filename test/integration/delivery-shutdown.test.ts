@@ -1,6 +1,8 @@
 /** Shutdown against a hanging endpoint: it resolves within its deadline and leaves nothing holding the process. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer as createTcpServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -21,28 +23,27 @@ after(() => emulator.close());
 describe('shutdown', () => {
   it('lets the process exit within a second after shutdown resolves, with an endpoint that never answers', async () => {
     emulator.enqueueFaults(...Array.from({ length: 20 }, () => ({ kind: 'hang' as const })));
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, emulator.url], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exitedAtMillis = await new Promise<number>((resolve, reject) => {
-      const killer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`child did not exit; stdout: ${stdout}; stderr: ${stderr}`));
-      }, 30_000);
-      child.on('exit', () => {
-        clearTimeout(killer);
-        resolve(Date.now());
-      });
+    const run = await runShutdownChild(emulator.url);
+    assert.ok(run.exitedAfterMillis < 1_000, `exited ${run.exitedAfterMillis} ms after shutdown resolved`);
+    assert.equal(run.stats.dropped + run.stats.failed, 2);
+    assert.equal(run.stats.buffered, 0);
+    assert.match(run.stdout, new RegExp(`export-result ${ExportResultCode.FAILED}`));
+  });
+
+  it('lets the process exit within a second after shutdown resolves, with an https address that never answers the handshake', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createTcpServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
     });
-    const match = /shutdown-resolved (\d+) (.*)/.exec(stdout);
-    assert.ok(match, `no shutdown line; stdout: ${stdout}; stderr: ${stderr}`);
-    assert.ok(exitedAtMillis - Number(match[1]) < 1_000, `exited ${exitedAtMillis - Number(match[1])} ms after shutdown resolved`);
-    const stats = JSON.parse(match[2]!) as { dropped: number; failed: number; buffered: number };
-    assert.equal(stats.dropped + stats.failed, 2);
-    assert.equal(stats.buffered, 0);
-    assert.match(stdout, new RegExp(`export-result ${ExportResultCode.FAILED}`));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const run = await runShutdownChild(`https://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+      assert.ok(run.exitedAfterMillis < 1_000, `exited ${run.exitedAfterMillis} ms after shutdown resolved`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('is idempotent, and export fails fast afterwards', async () => {
@@ -84,3 +85,25 @@ describe('shutdown', () => {
     }
   });
 });
+
+/** Runs test/helpers/shutdown-child.ts against `url`: when it exited after shutdown resolved, and its counters. */
+async function runShutdownChild(url: string): Promise<{ exitedAfterMillis: number; stats: { dropped: number; failed: number; buffered: number }; stdout: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exitedAtMillis = await new Promise<number>((resolve, reject) => {
+    const killer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`child did not exit; stdout: ${stdout}; stderr: ${stderr}`));
+    }, 30_000);
+    child.on('exit', () => {
+      clearTimeout(killer);
+      resolve(Date.now());
+    });
+  });
+  const match = /shutdown-resolved (\d+) (.*)/.exec(stdout);
+  assert.ok(match, `no shutdown line; stdout: ${stdout}; stderr: ${stderr}`);
+  return { exitedAfterMillis: exitedAtMillis - Number(match[1]), stats: JSON.parse(match[2]!) as { dropped: number; failed: number; buffered: number }, stdout };
+}
