@@ -103,9 +103,11 @@ export function formatSummary(file: string, summary: ImportSummary): string {
   if (summary.rejections.length > 0) {
     lines.push('Rejected lines:');
     for (const rejection of summary.rejections) lines.push(`  line ${rejection.line}: ${rejection.message}`);
-    const unlisted = summary.rejected - summary.rejections.length;
+    const unlisted = summary.rejectedLines - summary.rejections.length;
     if (unlisted > 0) lines.push(`  ... and ${unlisted} more`);
   }
+  const unnumbered = summary.rejected - summary.rejectedLines;
+  if (unnumbered > 0) lines.push(`${unnumbered} records refused by the exporter when sending (no line number; see the reasons below).`);
   const reasons = Object.entries(summary.rejectedByReason);
   if (reasons.length > 0) lines.push(`Rejected by reason: ${reasons.map(([reason, count]) => `${reason} ${count}`).join(', ')}`);
   return `${lines.join('\n')}\n`;

@@ -66,6 +66,8 @@ export interface ImportSummary {
   readonly failed: number;
   /** Records left in the exporter's spool (`spoolDir`) for a later run. */
   readonly spooled: number;
+  /** Of `rejected`, the lines refused before sending (they have line numbers; the first are in `rejections`). */
+  readonly rejectedLines: number;
   /** The first rejected lines, in file order. */
   readonly rejections: readonly ImportRejection[];
   readonly rejectedByReason: Readonly<Record<string, number>>;
@@ -200,6 +202,7 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     records,
     sent: stats.sent ?? 0,
     rejected: rejected + (stats.rejected ?? 0),
+    rejectedLines: rejected,
     failed: (stats.failed ?? 0) + (stats.dropped ?? 0),
     spooled: stats.spooled ?? 0,
     rejections,
