@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { buildConnector, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { ResolvedConfig } from '../config.js';
 import { createLogger } from '../diag.js';
 import {
@@ -85,6 +86,56 @@ function networkFailure(error: unknown, timeoutMillis: number): SendResult {
   return { status: 'retryable', error: new GravityNetworkError(message, codeText, error) };
 }
 
+/** How often attempts in flight are checked against their time (the precision of `timeoutMillis`). */
+const SWEEP_INTERVAL_MILLIS = 100;
+
+/** One attempt in flight, as the sweeper sees it. */
+interface Attempt {
+  readonly deadlineMillis: number;
+  timedOut: boolean;
+  /** Ends the wait for the response (set while waiting for it). */
+  expire: (() => void) | undefined;
+  /** The response, once its headers came: its body is destroyed when the attempt expires. */
+  response: Dispatcher.ResponseData | undefined;
+}
+
+/**
+ * Bounds every attempt's whole time. undici's headers/body timeouts restart with every chunk, so a response
+ * trickling a byte at a time would hold an attempt (and its connection) for ever. One interval timer, running
+ * only while attempts are in flight, checks them all: a timer per request cost ~15% more CPU in the S3 bench.
+ */
+class AttemptSweeper {
+  private readonly _inFlight = new Set<Attempt>();
+  private _timer: NodeJS.Timeout | undefined;
+
+  track(attempt: Attempt): void {
+    this._inFlight.add(attempt);
+    if (this._timer === undefined) {
+      this._timer = setInterval(() => this._sweep(), SWEEP_INTERVAL_MILLIS);
+      this._timer.unref();
+    }
+  }
+
+  untrack(attempt: Attempt): void {
+    this._inFlight.delete(attempt);
+  }
+
+  private _sweep(): void {
+    const now = Date.now();
+    for (const attempt of this._inFlight) {
+      if (now < attempt.deadlineMillis) continue;
+      this._inFlight.delete(attempt);
+      attempt.timedOut = true;
+      attempt.expire?.();
+      attempt.response?.body.destroy();
+    }
+    if (this._inFlight.size === 0) {
+      clearInterval(this._timer);
+      this._timer = undefined;
+    }
+  }
+}
+
 export function createHttpTransport(config: ResolvedConfig): Transport {
   const { origin } = config.endpoint;
   const separator = config.endpoint.pathAndQuery.includes('?') ? '&' : '?';
@@ -122,6 +173,7 @@ export function createHttpTransport(config: ResolvedConfig): Transport {
   };
   if (config.debug) fixedHeaders['turbo-debug-mode'] = '1';
   let closed = false;
+  const attempts = new AttemptSweeper();
 
   return {
     async send(request: SendRequest): Promise<SendResult> {
@@ -129,28 +181,29 @@ export function createHttpTransport(config: ResolvedConfig): Transport {
       const headers: Record<string, string> = { ...fixedHeaders, 'ge-integration-count': String(request.recordCount) };
       if (request.compressed) headers['gravity-content-compress'] = 'gzip';
       const timeoutMillis = Math.max(1, Math.min(config.timeoutMillis, request.timeoutMillis ?? config.timeoutMillis));
-      // undici's headers/body timeouts restart with every chunk: a response trickling a byte at a time would
-      // hold the attempt (and its connection) for ever. This timer bounds the whole attempt.
-      const attemptTimeout = new AbortController();
-      const timer = setTimeout(() => attemptTimeout.abort(), timeoutMillis);
-      timer.unref();
-      const signal = request.signal === undefined ? attemptTimeout.signal : AbortSignal.any([request.signal, attemptTimeout.signal]);
-      // undici acts on an abort only once a connection is made: while it is still connecting (an address that
-      // drops packets), the attempt ends here on time and undici drops the aborted request later.
-      const expired = new Promise<undefined>((resolve) => attemptTimeout.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+      const attempt: Attempt = { deadlineMillis: Date.now() + timeoutMillis, timedOut: false, expire: undefined, response: undefined };
+      attempts.track(attempt);
       try {
         const sent = pool.request({
           path,
           method: 'POST',
           headers,
           body: request.body,
-          signal,
+          signal: request.signal,
           headersTimeout: timeoutMillis,
           bodyTimeout: timeoutMillis,
         });
-        sent.catch(() => undefined);
-        const response = await Promise.race([sent, expired]);
-        if (response === undefined) throw new GravityTimeoutError(timeoutMillis);
+        // undici acts on an abort only once a connection is made: while it is still connecting (an address that
+        // drops packets), the attempt ends here when it expires, and undici's own connect timeout ends the rest.
+        const response = await new Promise<Dispatcher.ResponseData | undefined>((resolve, reject) => {
+          attempt.expire = () => resolve(undefined);
+          sent.then(resolve, reject);
+        });
+        if (response === undefined) {
+          sent.then((late) => late.body.destroy(), () => undefined);
+          throw new GravityTimeoutError(timeoutMillis);
+        }
+        attempt.response = response;
         // A declared length within the cap is read in one go (the collect endpoint always declares ~30 bytes).
         const declaredBytes = Number(response.headers['content-length']);
         const text = declaredBytes >= 0 && declaredBytes <= MAX_RESPONSE_BYTES ? await response.body.text() : await readCapped(response.body);
@@ -164,12 +217,14 @@ export function createHttpTransport(config: ResolvedConfig): Transport {
         }
         return { status: 'failure', error };
       } catch (error) {
-        const timedOut = attemptTimeout.signal.aborted && request.signal?.aborted !== true;
-        const result: SendResult = timedOut ? { status: 'retryable', error: new GravityTimeoutError(timeoutMillis) } : networkFailure(error, timeoutMillis);
+        const result: SendResult =
+          attempt.timedOut && request.signal?.aborted !== true
+            ? { status: 'retryable', error: new GravityTimeoutError(timeoutMillis) }
+            : networkFailure(error, timeoutMillis);
         log.debug(`POST ${config.endpoint.displayUrl} failed: ${result.status === 'success' ? '' : result.error.message}`);
         return result;
       } finally {
-        clearTimeout(timer);
+        attempts.untrack(attempt);
       }
     },
     async close(): Promise<void> {
