@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
+import type { ExportResult } from '@opentelemetry/core';
 import { GravityLogRecordExporter } from '../../src/index.js';
 import { exportOnce } from '../helpers/export-once.js';
 import { createTrackRecord } from '../helpers/record-builders.js';
@@ -18,6 +19,21 @@ afterEach(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
   cleanups = [];
 });
+
+/**
+ * Exports one record to `url` with a 1 s export deadline and the given attempt timeout; resolves with its result
+ * and how long it took, or without a result after 6 s.
+ */
+async function exportWithin(url: string, timeoutMillis: number): Promise<{ result: ExportResult | undefined; elapsedMillis: number }> {
+  const exporter = new GravityLogRecordExporter({ url, accessToken: TOKEN, timeoutMillis, exportDeadlineMillis: 1_000 });
+  cleanups.push(() => exporter.shutdown());
+  const started = Date.now();
+  const result = await Promise.race([
+    exportOnce(exporter, [createTrackRecord('c1')]).then((observed) => observed.result),
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 6_000).unref()),
+  ]);
+  return { result, elapsedMillis: Date.now() - started };
+}
 
 describe('attempt and export deadlines hold against stalling peers', () => {
   test('a body trickled a byte every 150 ms is cut by timeoutMillis, within the export deadline', async () => {
@@ -38,23 +54,11 @@ describe('attempt and export deadlines hold against stalling peers', () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
-    const { port } = server.address() as AddressInfo;
-    const exporter = new GravityLogRecordExporter({
-      url: `http://127.0.0.1:${port}`,
-      accessToken: TOKEN,
-      timeoutMillis: 500,
-      exportDeadlineMillis: 1_000,
-    });
-    cleanups.push(() => exporter.shutdown());
-    const started = Date.now();
-    const outcome = await Promise.race([
-      exportOnce(exporter, [createTrackRecord('c1')]).then(() => 'result'),
-      new Promise<string>((resolve) => setTimeout(() => resolve('no result'), 6_000).unref()),
-    ]);
-    const elapsed = Date.now() - started;
-    assert.equal(outcome, 'result', `no export result after ${elapsed} ms (timeoutMillis 500, exportDeadlineMillis 1000)`);
-    assert.ok(elapsed < 2_500, `export took ${elapsed} ms, deadline 1000 ms`);
+    const { result, elapsedMillis } = await exportWithin(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 500);
+    assert.ok(result !== undefined, `no export result after ${elapsedMillis} ms (timeoutMillis 500, exportDeadlineMillis 1000)`);
+    assert.ok(elapsedMillis < 2_500, `export took ${elapsedMillis} ms, deadline 1000 ms`);
   });
+
   test('an https address that accepts TCP but never answers the TLS handshake is cut at the export deadline', async () => {
     const sockets = new Set<Socket>();
     const server = createTcpServer((socket) => {
@@ -66,18 +70,8 @@ describe('attempt and export deadlines hold against stalling peers', () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
-    const { port } = server.address() as AddressInfo;
-    const exporter = new GravityLogRecordExporter({
-      url: `https://127.0.0.1:${port}`,
-      accessToken: TOKEN,
-      timeoutMillis: 8_000,
-      exportDeadlineMillis: 1_000,
-    });
-    cleanups.push(() => exporter.shutdown());
-    const started = Date.now();
-    const { result } = await exportOnce(exporter, [createTrackRecord('c1')]);
-    const elapsed = Date.now() - started;
-    assert.equal(result.code, 1);
-    assert.ok(elapsed < 2_500, `export result after ${elapsed} ms, exportDeadlineMillis 1000 (error: ${result.error?.message})`);
+    const { result, elapsedMillis } = await exportWithin(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, 8_000);
+    assert.equal(result?.code, 1);
+    assert.ok(elapsedMillis < 2_500, `export result after ${elapsedMillis} ms, exportDeadlineMillis 1000 (error: ${result?.error?.message})`);
   });
 });
