@@ -1,16 +1,17 @@
 /**
  * Quickstart (`npm start`): analytics through the OpenTelemetry Logs API into Gravity Engine.
  *
- * With GE_SERVER_URL and GE_ACCESS_TOKEN unset it starts the local Gravity emulator in-process, sends a few
- * track events and every user-property operation, and prints what the emulator received. With both set it
- * reports to that endpoint instead and prints the exporter's counters.
+ * Without GE_SERVER_URL it starts the local Gravity emulator in-process (whatever GE_ACCESS_TOKEN says: demo
+ * data never goes to a real project by accident), sends a few track events and every user-property
+ * operation, and prints what the emulator received. With GE_SERVER_URL and GE_ACCESS_TOKEN set it reports to
+ * that endpoint instead and prints the exporter's counters.
  */
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { GravityLogRecordExporter } from 'gravity-otel-exporter';
 import { startEmulator } from 'gravity-otel-exporter/emulator';
 import type { Emulator } from 'gravity-otel-exporter/emulator';
 
-const useEmulator = !process.env.GE_SERVER_URL && !process.env.GE_ACCESS_TOKEN;
+const useEmulator = !process.env.GE_SERVER_URL;
 const emulator: Emulator | undefined = useEmulator ? await startEmulator() : undefined;
 
 const exporter = new GravityLogRecordExporter(

@@ -15,4 +15,9 @@ describe('quickstart example (npm start)', () => {
     assert.match(stdout, /"item_sku":"sword-01"/);
     assert.match(stdout, /^sent 11, rejected 0, ignored 1, failed 0 \(of 12 log records\)$/m);
   });
+
+  it('uses its emulator when only GE_ACCESS_TOKEN is set: demo data never goes to a real project by accident', async () => {
+    const stdout = await runExample('examples/quickstart.ts', { GE_ACCESS_TOKEN: 'a-real-looking-token' });
+    assert.match(stdout, /received 11 records:/);
+  });
 });
