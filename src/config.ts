@@ -275,5 +275,5 @@ function superPropertyOptions(options: GravityExporterOptions): Pick<ResolvedCon
   if (rejection !== undefined) {
     throw new TypeError(invalidConfiguration('superProperties', 'Gravity property keys and JSON values', rejection.reason));
   }
-  return { superProperties: Object.freeze(snapshotValue({ ...superProperties })), dynamicSuperProperties };
+  return { superProperties: Object.freeze(snapshotValue(superProperties)), dynamicSuperProperties };
 }

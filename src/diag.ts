@@ -16,9 +16,10 @@ export function registerSecret(secret: string): void {
   // A very short "secret" would blank out unrelated text everywhere; query values are redacted anyway.
   if (secret.length < MIN_SECRET_CHARS) return;
   secrets.add(secret);
-  // As URLs show it elsewhere than in access_token=: a query value (URLSearchParams: + for space, %7E…) and
-  // a path segment (WHATWG URL leaves !'()* as they are).
-  const forms = [new URLSearchParams({ s: secret }).toString().slice(2)];
+  // Its encoded forms are worked out once, here, not on every redact: as encodeURIComponent writes it, and as
+  // URLs show it elsewhere than in access_token=: a query value (URLSearchParams: + for space, %7E…) and a
+  // path segment (WHATWG URL leaves !'()* as they are).
+  const forms = [encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)];
   if (!/[?#]/.test(secret)) forms.push(new URL(`http://h/${secret}`).pathname.slice(1));
   // An encoding is never shorter than the secret: anything shorter would blank out a fragment everywhere.
   for (const form of forms) if (form.length >= secret.length) secrets.add(form);
@@ -27,11 +28,7 @@ export function registerSecret(secret: string): void {
 /** Removes `access_token=` query values and every registered secret from `text`. */
 export function redact(text: string): string {
   let result = text.replace(/(access_token=)[^&#\s"'<>]*/gi, `$1${REDACTED}`);
-  for (const secret of secrets) {
-    if (result.includes(secret)) result = result.split(secret).join(REDACTED);
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret && result.includes(encoded)) result = result.split(encoded).join(REDACTED);
-  }
+  for (const secret of secrets) if (result.includes(secret)) result = result.split(secret).join(REDACTED);
   return result;
 }
 

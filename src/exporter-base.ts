@@ -38,7 +38,7 @@ export abstract class GravityExporterBase {
    * unregisters the self-metrics. Idempotent; later exports fail at once.
    */
   shutdown(): Promise<void> {
-    // The final counts stay readable through getStats(); a meter keeps reporting only live exporters.
+    // The final counts stay readable through getStats(), and stay in the self-metrics' sums.
     return this._pipeline.shutdown().finally(this._unregisterSelfMetrics);
   }
 

@@ -81,9 +81,7 @@ function snapshotObject(value: object): unknown {
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     const item: unknown = (value as Record<string, unknown>)[key];
-    const snapshot = (typeof item === 'object' && item !== null ? snapshotObject(item) : item) as GravityValue;
-    if (key === '__proto__') setOwn(copy, key, snapshot);
-    else copy[key] = snapshot;
+    setOwn(copy, key, (typeof item === 'object' && item !== null ? snapshotObject(item) : item) as GravityValue);
   }
   return copy;
 }
