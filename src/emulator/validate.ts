@@ -10,8 +10,10 @@ import {
   MAX_STRING_VALUE_BYTES,
   NUMERIC_PROFILE_EVENTS,
   PROFILE_EVENT_NAMES,
+  SDK_METADATA_KEYS,
   TIME_WINDOW_FUTURE_MILLIS,
   TIME_WINDOW_PAST_MILLIS,
+  isInTimeWindow,
   isProfileEventName,
 } from '../mapping/rules.js';
 import { isValidGravityKey } from '../mapping/keys.js';
@@ -107,17 +109,15 @@ function checkTime(time: unknown, timeFree: boolean, path: string, nowMillis: nu
   }
   if (timeFree) return;
   // see gravity-wire-format.md §2.1: accepted from 10 days before to 1 hour after server time, unless time_free.
-  const earliest = nowMillis - TIME_WINDOW_PAST_MILLIS;
-  const latest = nowMillis + TIME_WINDOW_FUTURE_MILLIS;
-  if (time < earliest || time > latest) {
+  if (!isInTimeWindow(time, nowMillis)) {
+    const earliest = nowMillis - TIME_WINDOW_PAST_MILLIS;
+    const latest = nowMillis + TIME_WINDOW_FUTURE_MILLIS;
     errors.push(
       `${path}: ${time} is outside the accepted window [${earliest}, ${latest}] ` +
         '(10 days before to 1 hour after server time); set time_free: true to import history',
     );
   }
 }
-
-const SDK_METADATA_KEYS: ReadonlySet<string> = new Set(['$lib', '$lib_version']);
 
 function checkProperties(properties: JsonObject, operation: string | undefined, path: string, errors: string[]): void {
   for (const [key, value] of Object.entries(properties)) {
@@ -161,7 +161,7 @@ function checkStrictRequest(body: JsonObject, context: ValidationContext, errors
 function checkStrictRecord(properties: JsonObject, type: unknown, path: string, errors: string[]): void {
   if (type === 'profile') {
     // see gravity-wire-format.md §3.1 and §10.5: only PHP puts the SDK markers on profile records.
-    for (const key of ['$lib', '$lib_version']) {
+    for (const key of SDK_METADATA_KEYS) {
       if (key in properties) errors.push(`${propertyPath(path, key)}: not allowed on profile records`);
     }
   }

@@ -13,7 +13,7 @@
 import { GravityValidationError } from '../errors.js';
 import type { AnalyticsProperties, GravityAnalytics, GravityEventOptions } from '../facade/gravity-analytics.js';
 import { isPropertyMap } from '../mapping/eager-check.js';
-import { isProfileEventName, TIME_WINDOW_FUTURE_MILLIS, TIME_WINDOW_PAST_MILLIS } from '../mapping/rules.js';
+import { isInTimeWindow, isProfileEventName, SDK_METADATA_KEYS } from '../mapping/rules.js';
 import { isUserOperation, toProfileEventName, USER_OPERATIONS } from '../mapping/user-operation.js';
 import type { UserOperation } from '../mapping/user-operation.js';
 import { describeType } from '../mapping/values.js';
@@ -59,8 +59,7 @@ function eventOptions(line: Record<string, unknown>): GravityEventOptions {
     throw invalidRecord('time_free', `expected a boolean, got ${describeType(timeFree)}`);
   }
   // The service refuses a whole request for one record outside its window: refuse the line here instead.
-  const now = Date.now();
-  if (timeFree === false && (millis < now - TIME_WINDOW_PAST_MILLIS || millis > now + TIME_WINDOW_FUTURE_MILLIS)) {
+  if (timeFree === false && !isInTimeWindow(millis, Date.now())) {
     throw new GravityValidationError(
       `time: ${new Date(millis).toISOString()} is outside the service's window (10 days back, 1 hour ahead) and time_free is false`,
       'time',
@@ -78,9 +77,8 @@ function eventOptions(line: Record<string, unknown>): GravityEventOptions {
  * the SDK that sent it, not properties; the exporter adds its own to track records.
  */
 function withoutSdkMetadata(properties: unknown): unknown {
-  if (!isPropertyMap(properties) || (!('$lib' in properties) && !('$lib_version' in properties))) return properties;
-  const { $lib: _lib, $lib_version: _libVersion, ...rest } = properties as Record<string, unknown>;
-  return rest;
+  if (!isPropertyMap(properties) || !Object.keys(properties).some((key) => SDK_METADATA_KEYS.has(key))) return properties;
+  return Object.fromEntries(Object.entries(properties).filter(([key]) => !SDK_METADATA_KEYS.has(key)));
 }
 
 /**

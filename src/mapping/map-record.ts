@@ -12,7 +12,7 @@ import {
   GE_ATTRIBUTE_KEYS,
   GE_ATTRIBUTE_PREFIX,
 } from '../attributes.js';
-import { GRAVITY_KEY_PATTERN, TIME_WINDOW_FUTURE_MILLIS, TIME_WINDOW_PAST_MILLIS } from './rules.js';
+import { GRAVITY_KEY_PATTERN, isInTimeWindow, SDK_METADATA_KEYS } from './rules.js';
 import { isValidGravityKey } from './keys.js';
 import { isUserOperation, toProfileEventName, USER_OPERATIONS, valueRuleOf } from './user-operation.js';
 import type { UserOperation } from './user-operation.js';
@@ -124,8 +124,7 @@ export function mapRecord(input: RecordInput, ctx: MappingContext): MapResult {
     return reject('invalid_ge_attribute', ATTR_GE_TIME_FREE, `expected a boolean, got ${describeType(timeFree)}`);
   }
   if (ctx.strict && timeFree !== true) {
-    const now = ctx.now();
-    if (input.timeMillis < now - TIME_WINDOW_PAST_MILLIS || input.timeMillis > now + TIME_WINDOW_FUTURE_MILLIS) {
+    if (!isInTimeWindow(input.timeMillis, ctx.now())) {
       return reject(
         'out_of_time_window',
         'time',
@@ -244,8 +243,6 @@ function collectKeyList(keys: readonly unknown[], into: GravityProperties): Reje
   return undefined;
 }
 
-const RESERVED_TRACK_KEYS: ReadonlySet<string> = new Set(['$lib', '$lib_version']);
-
 /**
  * Copies the sources' properties into `into`: `ge.*` skipped, dotted keys converted (a key written
  * exactly wins over a converted one of the same source), values checked against the operation.
@@ -266,7 +263,7 @@ function collectProperties(
       if (!isValidGravityKey(gravityKey)) {
         return reject('invalid_key', key, `property key ${JSON.stringify(key)} does not fit ${GRAVITY_KEY_PATTERN}`);
       }
-      if (isTrack && RESERVED_TRACK_KEYS.has(gravityKey)) continue;
+      if (isTrack && SDK_METADATA_KEYS.has(gravityKey)) continue;
       const raw = source[key];
       if (rule === 'key-only') {
         into[gravityKey] = 0;

@@ -23,6 +23,14 @@ export const MAX_LIST_LENGTH = 500;
 export const TIME_WINDOW_PAST_MILLIS = 10 * 24 * 60 * 60 * 1000;
 export const TIME_WINDOW_FUTURE_MILLIS = 60 * 60 * 1000;
 
+/** Property keys an SDK writes about itself (`$lib: "node"`, its version), not the user's properties. */
+export const SDK_METADATA_KEYS: ReadonlySet<string> = new Set(['$lib', '$lib_version']);
+
+/** Whether the service takes a record of this time without `time_free` (10 days back to 1 hour ahead of now). */
+export function isInTimeWindow(timeMillis: number, nowMillis: number): boolean {
+  return timeMillis >= nowMillis - TIME_WINDOW_PAST_MILLIS && timeMillis <= nowMillis + TIME_WINDOW_FUTURE_MILLIS;
+}
+
 /** `code` the service answers when the client id was not initialised by a Gravity client SDK. */
 export const CODE_CLIENT_NOT_INITIALISED = 2000;
 
