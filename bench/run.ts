@@ -557,7 +557,7 @@ async function main(): Promise<void> {
     '- Runners:',
     '  - `gravity-default`: `LoggerProvider` → `BatchLogRecordProcessor` (OTel defaults: queue 2048, batch 512, 1 s)',
     '    → `GravityLogRecordExporter` (its defaults).',
-    '  - `gravity-tuned`: `createGravityLogRecordProcessor(exporter)`, the shipped helper (src/processors.ts:',
+    '  - `gravity-tuned`: `createGravityLogRecordProcessor(exporter)`, the shipped helper (src/exporters/processors.ts:',
     '    `GRAVITY_PROCESSOR_DEFAULTS`), around a `GravityLogRecordExporter` with its default options' +
       (exporterConcurrency !== undefined ? ` except maxConcurrentRequests ${exporterConcurrency}` : '') +
       (Object.values(tuned).some((v) => v !== undefined) ? `; processor overrides ${JSON.stringify(tuned)}` : '') +

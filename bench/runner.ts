@@ -21,11 +21,11 @@ import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { Pool } from 'undici';
 import * as gravity from '../src/index.js';
-import { resolveConfig } from '../src/config.js';
-import { createExportPipeline } from '../src/export-pipeline.js';
+import { resolveConfig } from '../src/config/resolve-config.js';
+import { createExportPipeline } from '../src/pipeline/export-pipeline.js';
 import { mapLogRecord } from '../src/mapping/map-log-record.js';
 import type { Transport } from '../src/transport/types.js';
-import { VERSION } from '../src/version.js';
+import { VERSION } from '../src/common/version.js';
 import { createWorkload, generateWorkload, stampEmitTime, toLogRecord, toWireEvent } from './workload.js';
 import type { BenchRecord } from './workload.js';
 

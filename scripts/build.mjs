@@ -7,13 +7,13 @@ const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
-// src/version.ts is committed so that type checks and tests work before a build; keep it in step.
+// src/common/version.ts is committed so that type checks and tests work before a build; keep it in step.
 const versionSource = `// Generated from package.json by scripts/build.mjs; test/unit/version.test.ts checks it.\nexport const VERSION = '${version}';\n`;
-if (readFileSync('src/version.ts', 'utf8') !== versionSource) writeFileSync('src/version.ts', versionSource);
+if (readFileSync('src/common/version.ts', 'utf8') !== versionSource) writeFileSync('src/common/version.ts', versionSource);
 
 rmSync('dist', { recursive: true, force: true });
 for (const project of ['tsconfig.esm.json', 'tsconfig.cjs.json']) {
   execFileSync(process.execPath, [tsc, '-p', project], { stdio: 'inherit' });
 }
 writeFileSync('dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }) + '\n');
-for (const cli of ['dist/esm/cli.js', 'dist/cjs/cli.js']) if (existsSync(cli)) chmodSync(cli, 0o755);
+for (const cli of ['dist/esm/cli/bin.js', 'dist/cjs/cli/bin.js']) if (existsSync(cli)) chmodSync(cli, 0o755);

@@ -1,5 +1,5 @@
-export { GravityLogRecordExporter } from './log-record-exporter.js';
-export { GravitySpanExporter } from './span-exporter.js';
+export { GravityLogRecordExporter } from './exporters/log-record-exporter.js';
+export { GravitySpanExporter } from './exporters/span-exporter.js';
 export { GravityAnalytics, GRAVITY_ANALYTICS_LOGGER_NAME } from './facade/gravity-analytics.js';
 export type {
   AnalyticsProperties,
@@ -7,9 +7,9 @@ export type {
   GravityAnalyticsOptions,
   GravityEventOptions,
 } from './facade/gravity-analytics.js';
-export type { GravitySpanExporterOptions } from './options.js';
-export type { GravityExporterOptions, GravityCompression } from './options.js';
-export type { GravityExporterStats } from './stats.js';
+export type { GravitySpanExporterOptions } from './config/options.js';
+export type { GravityExporterOptions, GravityCompression } from './config/options.js';
+export type { GravityExporterStats } from './observability/stats.js';
 export type { RejectionCode } from './mapping/map-record.js';
 export type { UserOperation } from './mapping/user-operation.js';
 export {
@@ -20,7 +20,7 @@ export {
   ATTR_GE_TIME_FREE,
   ATTR_GE_USER_OP,
   GE_ATTRIBUTE_PREFIX,
-} from './attributes.js';
+} from './mapping/attributes.js';
 export {
   GravityClientNotInitialisedError,
   GravityConfigurationError,
@@ -31,7 +31,7 @@ export {
   GravityShutdownError,
   GravityTimeoutError,
   GravityValidationError,
-} from './errors.js';
+} from './common/errors.js';
 export { formatGravityDate } from './mapping/values.js';
-export { createGravityLogRecordProcessor, createGravitySpanProcessor, GRAVITY_PROCESSOR_DEFAULTS } from './processors.js';
-export type { GravityProcessorOptions } from './processors.js';
+export { createGravityLogRecordProcessor, createGravitySpanProcessor, GRAVITY_PROCESSOR_DEFAULTS } from './exporters/processors.js';
+export type { GravityProcessorOptions } from './exporters/processors.js';

@@ -2,8 +2,8 @@
  * The `gravity-otel` command line: a small dispatcher from subcommand to function.
  * Add a subcommand by adding an entry to COMMANDS.
  */
-import { runEmulatorCommand } from '../emulator/cli.js';
-import { runImportCommand } from '../import/cli.js';
+import { runEmulatorCommand } from './emulator-command.js';
+import { runImportCommand } from './import/command.js';
 import { createProcessIo } from './io.js';
 import type { CliIo } from './io.js';
 

@@ -3,11 +3,11 @@
  * few seconds until its client exists, `clientInitWaitMillis` passes, or shutdown gives it one last attempt.
  * The export that carried it does not wait for this.
  */
-import type { RequestBatch } from '../batching.js';
-import type { ResolvedConfig } from '../config.js';
-import { createLogger } from '../diag.js';
-import { GravityClientNotInitialisedError } from '../errors.js';
-import type { StatsRecorder } from '../stats.js';
+import type { RequestBatch } from '../pipeline/batching.js';
+import type { ResolvedConfig } from '../config/resolve-config.js';
+import { createLogger } from '../observability/diag.js';
+import { GravityClientNotInitialisedError } from '../common/errors.js';
+import type { StatsRecorder } from '../observability/stats.js';
 import type { RetriedSendResult, SleepFunction } from '../transport/retrying-transport.js';
 import { abandonReason, isAbandoned, signalOf } from './units.js';
 import type { Unit } from './units.js';

@@ -2,8 +2,8 @@
  * What delivery holds in memory: one unit per request batch, the cap on the records they hold
  * (`maxBufferedRecords`: the oldest units not on the wire are abandoned first), and the connection slots.
  */
-import { GravityExportError } from '../errors.js';
-import type { StatsRecorder } from '../stats.js';
+import { GravityExportError } from '../common/errors.js';
+import type { StatsRecorder } from '../observability/stats.js';
 
 export const CODE_BUFFER_FULL = 'GRAVITY_BUFFER_FULL';
 

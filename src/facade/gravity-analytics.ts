@@ -12,8 +12,8 @@ import {
   ATTR_GE_EVENT_NAME,
   ATTR_GE_TIME_FREE,
   ATTR_GE_USER_OP,
-} from '../attributes.js';
-import { invalidConfiguration } from '../errors.js';
+} from '../mapping/attributes.js';
+import { invalidConfiguration } from '../common/errors.js';
 import { mapRecord, toGravityKey } from '../mapping/map-record.js';
 import type { PropertySource } from '../mapping/map-record.js';
 import { isValidGravityKey } from '../mapping/keys.js';

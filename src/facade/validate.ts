@@ -5,8 +5,8 @@ import {
   ATTR_GE_CLIENT_UA,
   ATTR_GE_EVENT_NAME,
   ATTR_GE_TIME_FREE,
-} from '../attributes.js';
-import { GravityValidationError } from '../errors.js';
+} from '../mapping/attributes.js';
+import { GravityValidationError } from '../common/errors.js';
 import type { Rejection } from '../mapping/map-record.js';
 import { describeType } from '../mapping/values.js';
 

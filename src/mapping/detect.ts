@@ -1,5 +1,5 @@
 /** Which OTel records are analytics records (shared/design.md, "The `ge.*` attribute contract"). */
-import { ATTR_GE_CLIENT_ID, GE_ATTRIBUTE_KEYS } from '../attributes.js';
+import { ATTR_GE_CLIENT_ID, GE_ATTRIBUTE_KEYS } from './attributes.js';
 
 /**
  * True when the attributes carry `ge.client_id`, or another `ge.*` key of the contract (such a record

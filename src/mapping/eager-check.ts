@@ -2,8 +2,8 @@
  * Eager checks for code-supplied analytics input (facade calls, exporter super properties). They run the
  * mapping itself on the input, so the facade, the exporter options and the exporters can never disagree.
  */
-import { ATTR_GE_CLIENT_ID } from '../attributes.js';
-import { VERSION } from '../version.js';
+import { ATTR_GE_CLIENT_ID } from './attributes.js';
+import { VERSION } from '../common/version.js';
 import { mapRecord } from './map-record.js';
 import type { MappingContext, Rejection } from './map-record.js';
 

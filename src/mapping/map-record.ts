@@ -11,7 +11,7 @@ import {
   ATTR_GE_USER_OP,
   GE_ATTRIBUTE_KEYS,
   GE_ATTRIBUTE_PREFIX,
-} from '../attributes.js';
+} from './attributes.js';
 import { GRAVITY_KEY_PATTERN, isInTimeWindow, SDK_METADATA_KEYS } from './rules.js';
 import { isValidGravityKey } from './keys.js';
 import { isUserOperation, toProfileEventName, USER_OPERATIONS, valueRuleOf } from './user-operation.js';

@@ -11,8 +11,8 @@ import {
   ATTR_GE_TIME_FREE,
   ATTR_GE_USER_OP,
   GE_ATTRIBUTE_PREFIX,
-} from '../attributes.js';
-import { invalidConfiguration } from '../errors.js';
+} from './attributes.js';
+import { invalidConfiguration } from '../common/errors.js';
 import { hrTimeToMillis, isGravityRecord } from './detect.js';
 import { GRAVITY_KEY_PATTERN } from './rules.js';
 import { isValidGravityKey } from './keys.js';

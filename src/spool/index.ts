@@ -33,7 +33,7 @@
  * if the pid of a dead writer has been reused by another process, its segment waits until that one exits.
  * Order is by segment creation time, so records of two concurrent writers interleave by segment, not by time.
  */
-import { invalidConfiguration } from '../errors.js';
+import { invalidConfiguration } from '../common/errors.js';
 import { DiskSpool } from './disk-spool.js';
 import type { Spool, SpoolOptions } from './types.js';
 

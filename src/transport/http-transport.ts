@@ -7,8 +7,8 @@
 import type { Socket } from 'node:net';
 import { buildConnector, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import type { ResolvedConfig } from '../config.js';
-import { createLogger } from '../diag.js';
+import type { ResolvedConfig } from '../config/resolve-config.js';
+import { createLogger } from '../observability/diag.js';
 import {
   GravityClientNotInitialisedError,
   GravityExportError,
@@ -17,10 +17,10 @@ import {
   GravityRejectedError,
   GravityTimeoutError,
   truncate,
-} from '../errors.js';
+} from '../common/errors.js';
 import { CODE_CLIENT_NOT_INITIALISED } from '../mapping/rules.js';
 import type { CollectResponse } from '../mapping/wire-types.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../common/version.js';
 import { isRetryableStatus, parseRetryAfterMillis } from './retry-policy.js';
 import type { SendRequest, SendResult, Transport } from './types.js';
 

@@ -4,7 +4,7 @@
  * attempts share one deadline. Failures (other 4xx, a non-zero `code`) are returned at once: the service
  * processed those requests, so sending them again could only duplicate or repeat a refusal.
  */
-import { GravityExportError, GravityShutdownError } from '../errors.js';
+import { GravityExportError, GravityShutdownError } from '../common/errors.js';
 import { computeBackoffMillis } from './retry-policy.js';
 import type { BackoffSchedule } from './retry-policy.js';
 import type { SendRequest, SendResult } from './types.js';

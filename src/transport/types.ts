@@ -1,5 +1,5 @@
 /** What a transport is handed and what it answers (style guide §2.5). */
-import type { GravityExportError } from '../errors.js';
+import type { GravityExportError } from '../common/errors.js';
 import type { CollectResponse } from '../mapping/wire-types.js';
 
 export interface SendRequest {

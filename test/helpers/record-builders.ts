@@ -8,7 +8,7 @@ import type { LogAttributes, LogBody, LogRecord } from '@opentelemetry/api-logs'
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { LogRecordProcessor, ReadableLogRecord, SdkLogRecord } from '@opentelemetry/sdk-logs';
 import type { MappingContext } from '../../src/mapping/map-record.js';
-import { VERSION } from '../../src/version.js';
+import { VERSION } from '../../src/common/version.js';
 
 /** What a test log record is made of; everything is optional. */
 export interface TestLogRecordInit {

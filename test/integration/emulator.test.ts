@@ -471,7 +471,7 @@ describe('gravity-otel CLI', () => {
 
   test('emulator prints the URL, one line per request, never the token, and exits 0 on SIGTERM', async () => {
     const token = 'secret-token-123';
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'emulator', '--port', '0', '--token', token], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'emulator', '--port', '0', '--token', token], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, test } from 'node:test';
-import { resolveConfig } from '../../src/config.js';
+import { resolveConfig } from '../../src/config/resolve-config.js';
 import { startEmulator } from '../../src/emulator/index.js';
-import { encodeBody } from '../../src/encode.js';
+import { encodeBody } from '../../src/pipeline/encode.js';
 import {
   GravityClientNotInitialisedError,
   GravityHttpError,
   GravityNetworkError,
   GravityRejectedError,
   GravityTimeoutError,
-} from '../../src/errors.js';
-import type { GravityExporterOptions } from '../../src/options.js';
+} from '../../src/common/errors.js';
+import type { GravityExporterOptions } from '../../src/config/options.js';
 import { createHttpTransport } from '../../src/transport/http-transport.js';
 import type { SendResult, Transport } from '../../src/transport/types.js';
-import { VERSION } from '../../src/version.js';
+import { VERSION } from '../../src/common/version.js';
 import { startRawCaptureServer } from '../helpers/raw-capture-server.js';
 
 const TOKEN = 'transport-test-token';

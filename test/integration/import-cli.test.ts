@@ -205,7 +205,7 @@ describe('gravity-otel import', () => {
     const file = writeLines('bin.jsonl', [JSON.stringify({ client_id: 'u1', op: 'set', time: HISTORY_MILLIS, properties: { a: 1 } })]);
     const env = { ...process.env, GE_SERVER_URL: emulator.url, GE_ACCESS_TOKEN: TOKEN };
 
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'import', file], { env, timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'import', file], { env, timeout: 60_000 });
 
     assert.match(stdout, /: 1 records, 1 sent, 0 rejected, 0 failed\./);
     assert.equal(emulator.events().length, 1);

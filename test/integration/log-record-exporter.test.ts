@@ -7,7 +7,7 @@ import type { Emulator } from '../../src/emulator/index.js';
 import { GravityLogRecordExporter, GravityShutdownError } from '../../src/index.js';
 import type { GravityExporterOptions } from '../../src/index.js';
 import type { CollectPayload } from '../../src/mapping/wire-types.js';
-import { VERSION } from '../../src/version.js';
+import { VERSION } from '../../src/common/version.js';
 import { captureDiag } from '../helpers/diag-capture.js';
 import type { DiagCapture } from '../helpers/diag-capture.js';
 import { exportOnce } from '../helpers/export-once.js';

@@ -95,7 +95,7 @@ describe('package', () => {
       'dist/cjs/package.json',
       'dist/esm/emulator/index.js',
       'dist/cjs/emulator/index.d.ts',
-      'dist/esm/cli.js',
+      'dist/esm/cli/bin.js',
     ]) {
       assert.ok(files.includes(expected), `${expected} is packed`);
     }

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { ExportResult } from '@opentelemetry/core';
-import { resolveConfig } from '../../src/config.js';
+import { resolveConfig } from '../../src/config/resolve-config.js';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { GravityLogRecordExporter } from '../../src/index.js';

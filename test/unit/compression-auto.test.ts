@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { resolveConfig } from '../../src/config.js';
-import { AUTO_GZIP_MIN_BYTES, encodeBody } from '../../src/encode.js';
+import { resolveConfig } from '../../src/config/resolve-config.js';
+import { AUTO_GZIP_MIN_BYTES, encodeBody } from '../../src/pipeline/encode.js';
 
 const TOKEN = { accessToken: 't' };
 

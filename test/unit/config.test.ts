@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { DEFAULT_URL, DEFAULTS, resolveConfig } from '../../src/config.js';
-import { GravityConfigurationError } from '../../src/errors.js';
+import { DEFAULT_URL, DEFAULTS, resolveConfig } from '../../src/config/resolve-config.js';
+import { GravityConfigurationError } from '../../src/common/errors.js';
 import { captureDiag } from '../helpers/diag-capture.js';
 import type { DiagCapture } from '../helpers/diag-capture.js';
 

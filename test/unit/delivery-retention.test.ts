@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { RequestBatch } from '../../src/batching.js';
-import { resolveConfig } from '../../src/config.js';
-import { createDelivery } from '../../src/delivery.js';
-import { GravityExportError } from '../../src/errors.js';
-import { StatsRecorder } from '../../src/stats.js';
+import type { RequestBatch } from '../../src/pipeline/batching.js';
+import { resolveConfig } from '../../src/config/resolve-config.js';
+import { createDelivery } from '../../src/delivery/delivery.js';
+import { GravityExportError } from '../../src/common/errors.js';
+import { StatsRecorder } from '../../src/observability/stats.js';
 import { sleepUnref } from '../../src/transport/retrying-transport.js';
 import type { SendRequest, SendResult, Transport } from '../../src/transport/types.js';
 

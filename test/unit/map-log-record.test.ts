@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { mapLogRecord } from '../../src/mapping/map-log-record.js';
 import type { MapResult } from '../../src/mapping/map-record.js';
-import { VERSION } from '../../src/version.js';
+import { VERSION } from '../../src/common/version.js';
 import { createMappingContext, createTestLogRecord, createTrackRecord, createUserOpRecord } from '../helpers/record-builders.js';
 
 const T = Date.UTC(2030, 0, 2, 3, 4, 5, 678);

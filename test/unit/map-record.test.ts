@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { mapRecord, toGravityKey } from '../../src/mapping/map-record.js';
 import type { RecordInput } from '../../src/mapping/map-record.js';
-import { VERSION } from '../../src/version.js';
+import { VERSION } from '../../src/common/version.js';
 import { createMappingContext } from '../helpers/record-builders.js';
 
 const ctx = createMappingContext();

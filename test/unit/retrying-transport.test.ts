@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GravityHttpError, GravityNetworkError, GravityRejectedError } from '../../src/errors.js';
+import { GravityHttpError, GravityNetworkError, GravityRejectedError } from '../../src/common/errors.js';
 import { createRetryingTransport } from '../../src/transport/retrying-transport.js';
 import type { RetryPolicy, SleepFunction } from '../../src/transport/retrying-transport.js';
 import type { SendRequest, SendResult, Transport } from '../../src/transport/types.js';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { createTraceState, TraceFlags } from '@opentelemetry/api';
 import type { SpanContext } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { describeEnvSampling, describeSampledOutEvidence } from '../../src/span-sampling.js';
+import { describeEnvSampling, describeSampledOutEvidence } from '../../src/exporters/span-sampling.js';
 
 function createTestSpan(fields: { parentSpanContext?: SpanContext; traceState?: string }): ReadableSpan {
   const spanContext: SpanContext = {

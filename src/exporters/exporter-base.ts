@@ -1,10 +1,10 @@
-import { resolveConfig } from './config.js';
-import { invalidConfiguration } from './errors.js';
-import { createExportPipeline } from './export-pipeline.js';
-import type { ExportPipeline } from './export-pipeline.js';
-import { registerSelfMetrics } from './metrics.js';
-import type { GravityExporterOptions } from './options.js';
-import type { GravityExporterStats } from './stats.js';
+import { resolveConfig } from '../config/resolve-config.js';
+import { invalidConfiguration } from '../common/errors.js';
+import { createExportPipeline } from '../pipeline/export-pipeline.js';
+import type { ExportPipeline } from '../pipeline/export-pipeline.js';
+import { registerSelfMetrics } from '../observability/self-metrics.js';
+import type { GravityExporterOptions } from '../config/options.js';
+import type { GravityExporterStats } from '../observability/stats.js';
 
 /**
  * What both exporters share: one export pipeline built from the resolved options, its flush, shutdown and

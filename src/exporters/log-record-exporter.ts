@@ -1,8 +1,8 @@
 import type { ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { GravityExporterBase } from './exporter-base.js';
-import { mapLogRecord } from './mapping/map-log-record.js';
-import type { GravityExporterOptions } from './options.js';
+import { mapLogRecord } from '../mapping/map-log-record.js';
+import type { GravityExporterOptions } from '../config/options.js';
 
 /**
  * Sends the log records that carry `ge.client_id` to Gravity Engine as track events or user-property

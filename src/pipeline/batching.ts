@@ -2,7 +2,7 @@
  * Groups mapped records into request batches: one per client (and client_ip / client_ua), records in
  * emit order, split so no request exceeds the record count or byte limit (wire format §0.1, §6).
  */
-import type { GravityRecord, Rejection } from './mapping/map-record.js';
+import type { GravityRecord, Rejection } from '../mapping/map-record.js';
 
 /** The records of one request, each already serialised to JSON once. */
 export interface RequestBatch {

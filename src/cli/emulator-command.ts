@@ -2,10 +2,10 @@
  * `gravity-otel emulator`: run the emulator in the foreground and print one line per request.
  */
 import { parseArgs } from 'node:util';
-import type { CliIo } from '../cli/io.js';
+import type { CliIo } from './io.js';
 import { COLLECT_PATH } from '../mapping/rules.js';
-import { startEmulator } from './server.js';
-import type { ReceivedRequest } from './types.js';
+import { startEmulator } from '../emulator/server.js';
+import type { ReceivedRequest } from '../emulator/types.js';
 
 const USAGE = `Usage: gravity-otel emulator [--port N] [--host H] [--strict] [--token T]
 

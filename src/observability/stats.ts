@@ -1,5 +1,5 @@
 /** Counters of what the exporters did with the records handed to them, kept in one place. */
-import type { RejectionCode } from './mapping/map-record.js';
+import type { RejectionCode } from '../mapping/map-record.js';
 
 /** A snapshot of an exporter's counters (all counts of records unless named otherwise). */
 export interface GravityExporterStats {

@@ -5,27 +5,27 @@
  * one pool of workers shared by all exports (delivery/lanes.ts), and the hand-off to the durable spool and its
  * replay (delivery/replay.ts). The export pipeline owns one of these.
  */
-import { splitBatch } from './batching.js';
-import type { RequestBatch } from './batching.js';
-import type { ResolvedConfig } from './config.js';
-import { createParking } from './delivery/parking.js';
-import type { Settled } from './delivery/parking.js';
-import { replayBatches } from './delivery/replay.js';
-import type { ReplayReport } from './delivery/replay.js';
-import { createJob, LaneQueue, reserve, seal, settle } from './delivery/lanes.js';
-import type { ExportJob } from './delivery/lanes.js';
-import { abandonReason, abortUnit, CODE_BUFFER_FULL, HeldUnits, isAbandoned, signalOf, Slots, wasDroppedForRoom } from './delivery/units.js';
-import type { PendingSummary, Unit } from './delivery/units.js';
-import { encodeBody, toPayloadJson } from './encode.js';
-import { GravityClientNotInitialisedError, GravityExportError, GravityHttpError, GravityShutdownError } from './errors.js';
-import type { StatsRecorder } from './stats.js';
-import { createRetryingTransport } from './transport/retrying-transport.js';
-import type { RetriedSendResult, RetryingSendRequest, SleepFunction } from './transport/retrying-transport.js';
-import type { SendResult, Transport } from './transport/types.js';
+import { splitBatch } from '../pipeline/batching.js';
+import type { RequestBatch } from '../pipeline/batching.js';
+import type { ResolvedConfig } from '../config/resolve-config.js';
+import { createParking } from './parking.js';
+import type { Settled } from './parking.js';
+import { replayBatches } from './replay.js';
+import type { ReplayReport } from './replay.js';
+import { createJob, LaneQueue, reserve, seal, settle } from './lanes.js';
+import type { ExportJob } from './lanes.js';
+import { abandonReason, abortUnit, CODE_BUFFER_FULL, HeldUnits, isAbandoned, signalOf, Slots, wasDroppedForRoom } from './units.js';
+import type { PendingSummary, Unit } from './units.js';
+import { encodeBody, toPayloadJson } from '../pipeline/encode.js';
+import { GravityClientNotInitialisedError, GravityExportError, GravityHttpError, GravityShutdownError } from '../common/errors.js';
+import type { StatsRecorder } from '../observability/stats.js';
+import { createRetryingTransport } from '../transport/retrying-transport.js';
+import type { RetriedSendResult, RetryingSendRequest, SleepFunction } from '../transport/retrying-transport.js';
+import type { SendResult, Transport } from '../transport/types.js';
 
-export type { Outcome, Settled } from './delivery/parking.js';
-export type { ReplayReport } from './delivery/replay.js';
-export type { PendingSummary } from './delivery/units.js';
+export type { Outcome, Settled } from './parking.js';
+export type { ReplayReport } from './replay.js';
+export type { PendingSummary } from './units.js';
 
 /** Where undeliverable records go when a spool is configured (see src/spool). Never rejects. */
 export interface SpoolSink {

@@ -4,7 +4,7 @@
  */
 import type { BatchObservableCallback, MeterProvider, ObservableCounter, ObservableGauge } from '@opentelemetry/api';
 import type { GravityExporterStats } from './stats.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../common/version.js';
 
 /** Name of the meter the instruments belong to. */
 export const SELF_METRICS_METER_NAME = 'gravity-otel-exporter';

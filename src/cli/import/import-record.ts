@@ -10,13 +10,13 @@
  * `time` (required): epoch milliseconds or an ISO 8601 string. `time_free` defaults to `true` (history).
  * Optional `client_ip`, `client_ua`. `unset` takes a list of names or an object whose keys are the names.
  */
-import { GravityValidationError } from '../errors.js';
-import type { AnalyticsProperties, GravityAnalytics, GravityEventOptions } from '../facade/gravity-analytics.js';
-import { isPropertyMap } from '../mapping/eager-check.js';
-import { isInTimeWindow, isProfileEventName, SDK_METADATA_KEYS } from '../mapping/rules.js';
-import { isUserOperation, toProfileEventName, USER_OPERATIONS } from '../mapping/user-operation.js';
-import type { UserOperation } from '../mapping/user-operation.js';
-import { describeType } from '../mapping/values.js';
+import { GravityValidationError } from '../../common/errors.js';
+import type { AnalyticsProperties, GravityAnalytics, GravityEventOptions } from '../../facade/gravity-analytics.js';
+import { isPropertyMap } from '../../mapping/eager-check.js';
+import { isInTimeWindow, isProfileEventName, SDK_METADATA_KEYS } from '../../mapping/rules.js';
+import { isUserOperation, toProfileEventName, USER_OPERATIONS } from '../../mapping/user-operation.js';
+import type { UserOperation } from '../../mapping/user-operation.js';
+import { describeType } from '../../mapping/values.js';
 
 const OPERATION_BY_PROFILE_EVENT: ReadonlyMap<string, UserOperation> = new Map(
   USER_OPERATIONS.map((op) => [toProfileEventName(op), op] as const),

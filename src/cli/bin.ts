@@ -3,7 +3,7 @@
  * Entry point of the `gravity-otel` bin. It only runs `main`; the logic lives in cli/main.ts so that
  * tests can import it without starting anything.
  */
-import { main } from './cli/main.js';
+import { main } from './main.js';
 
 void main(process.argv.slice(2)).then(
   (exitCode) => {

@@ -3,8 +3,8 @@
  * shape) with `time_free`, showing progress on stderr and a summary on stdout.
  */
 import { parseArgs } from 'node:util';
-import type { CliIo } from '../cli/io.js';
-import { GravityConfigurationError } from '../errors.js';
+import type { CliIo } from '../io.js';
+import { GravityConfigurationError } from '../../common/errors.js';
 import { runImport } from './run-import.js';
 import type { ImportSummary } from './run-import.js';
 

@@ -2,7 +2,7 @@
 import { gzipSync } from 'node:zlib';
 import type { ZlibOptions } from 'node:zlib';
 import type { RequestBatch } from './batching.js';
-import type { GravityCompression } from './options.js';
+import type { GravityCompression } from '../config/options.js';
 
 /**
  * Level 1, synchronous. Measured with bench/encode-micro.ts on the bench workload (2-core EPYC, Node 20):

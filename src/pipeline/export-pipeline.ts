@@ -1,5 +1,5 @@
 /**
- * The one home of orchestration, shared by both exporters: map → reject or batch → deliver (delivery.ts:
+ * The one home of orchestration, shared by both exporters: map → reject or batch → deliver (delivery/delivery.ts:
  * bounded concurrency, retries under one deadline, 413 splits, memory cap, spool) → exactly one ExportResult.
  * Also forceFlush/shutdown and the counters.
  */
@@ -7,21 +7,21 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import { BatchGrouper, serialiseEvent } from './batching.js';
 import type { RequestBatch } from './batching.js';
-import type { ResolvedConfig } from './config.js';
-import { createDelivery } from './delivery.js';
-import type { DeliveryJob, Settled, SpoolSink } from './delivery.js';
-import { createLogger } from './diag.js';
-import { asError, GravityExportError, GravityShutdownError } from './errors.js';
-import type { MapResult, MappingContext, Rejection } from './mapping/map-record.js';
-import { createSpoolDrainer } from './spool-drainer.js';
-import type { SpoolDrainer } from './spool-drainer.js';
-import { StatsRecorder } from './stats.js';
-import type { GravityExporterStats } from './stats.js';
-import { createHttpTransport } from './transport/http-transport.js';
-import { sleepUnref } from './transport/retrying-transport.js';
-import type { SleepFunction } from './transport/retrying-transport.js';
-import type { Transport } from './transport/types.js';
-import { VERSION } from './version.js';
+import type { ResolvedConfig } from '../config/resolve-config.js';
+import { createDelivery } from '../delivery/delivery.js';
+import type { DeliveryJob, Settled, SpoolSink } from '../delivery/delivery.js';
+import { createLogger } from '../observability/diag.js';
+import { asError, GravityExportError, GravityShutdownError } from '../common/errors.js';
+import type { MapResult, MappingContext, Rejection } from '../mapping/map-record.js';
+import { createSpoolDrainer } from '../delivery/spool-drainer.js';
+import type { SpoolDrainer } from '../delivery/spool-drainer.js';
+import { StatsRecorder } from '../observability/stats.js';
+import type { GravityExporterStats } from '../observability/stats.js';
+import { createHttpTransport } from '../transport/http-transport.js';
+import { sleepUnref } from '../transport/retrying-transport.js';
+import type { SleepFunction } from '../transport/retrying-transport.js';
+import type { Transport } from '../transport/types.js';
+import { VERSION } from '../common/version.js';
 
 /** How many rejection reasons one warn line quotes (enough for one of every kind; the count covers the rest). */
 const MAX_REASONS_PER_WARNING = 20;

@@ -1,9 +1,9 @@
 /** Resolves options, env and defaults into one frozen configuration (style guide §2.4). */
-import { COLLECT_PATH, MAX_RECORDS_PER_REQUEST } from './mapping/rules.js';
-import { createLogger, registerSecret } from './diag.js';
-import { GravityConfigurationError, invalidConfiguration } from './errors.js';
-import { checkTrackProperties, isPropertyMap } from './mapping/eager-check.js';
-import { snapshotValue } from './mapping/values.js';
+import { COLLECT_PATH, MAX_RECORDS_PER_REQUEST } from '../mapping/rules.js';
+import { createLogger, registerSecret } from '../observability/diag.js';
+import { GravityConfigurationError, invalidConfiguration } from '../common/errors.js';
+import { checkTrackProperties, isPropertyMap } from '../mapping/eager-check.js';
+import { snapshotValue } from '../mapping/values.js';
 import type { GravityCompression, GravityExporterOptions } from './options.js';
 
 export const DEFAULT_URL = `https://backend.gravity-engine.com${COLLECT_PATH}`;

@@ -5,9 +5,9 @@
  */
 import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { invalidConfiguration } from './errors.js';
+import { invalidConfiguration } from '../common/errors.js';
 import { GravityLogRecordExporter } from './log-record-exporter.js';
-import type { GravityExporterOptions, GravitySpanExporterOptions } from './options.js';
+import type { GravityExporterOptions, GravitySpanExporterOptions } from '../config/options.js';
 import { GravitySpanExporter } from './span-exporter.js';
 
 /** Settings of the OTel batch processor the helpers build; each field overrides its default. */

@@ -5,14 +5,14 @@
  * and it stops on `close()`, so it never keeps a process alive.
  */
 import { setMaxListeners } from 'node:events';
-import { groupIntoBatches, toSerialisedRecords } from './batching.js';
-import type { BatchLimits, RequestBatch } from './batching.js';
+import { groupIntoBatches, toSerialisedRecords } from '../pipeline/batching.js';
+import type { BatchLimits, RequestBatch } from '../pipeline/batching.js';
 import type { Delivery, SpoolSink } from './delivery.js';
-import { createLogger } from './diag.js';
-import { asError, GravityShutdownError } from './errors.js';
-import { openSpool } from './spool/index.js';
-import type { Spool } from './spool/index.js';
-import { sleepUnref } from './transport/retrying-transport.js';
+import { createLogger } from '../observability/diag.js';
+import { asError, GravityShutdownError } from '../common/errors.js';
+import { openSpool } from '../spool/index.js';
+import type { Spool } from '../spool/index.js';
+import { sleepUnref } from '../transport/retrying-transport.js';
 
 /** Records read from the spool per replay round. */
 const REPLAY_RECORDS = 1_000;

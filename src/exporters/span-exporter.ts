@@ -1,9 +1,9 @@
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { RecordMapper } from './export-pipeline.js';
+import type { RecordMapper } from '../pipeline/export-pipeline.js';
 import { GravityExporterBase } from './exporter-base.js';
-import { createSpanEventMapper, resolveSpanEventMappingOptions } from './mapping/map-span-event.js';
-import type { GravitySpanExporterOptions } from './options.js';
+import { createSpanEventMapper, resolveSpanEventMappingOptions } from '../mapping/map-span-event.js';
+import type { GravitySpanExporterOptions } from '../config/options.js';
 import { createSamplingWatch } from './span-sampling.js';
 import type { SamplingWatch } from './span-sampling.js';
 
