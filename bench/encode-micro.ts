@@ -28,7 +28,7 @@ const sync = (options?: ZlibOptions) => async (bodies: readonly Buffer[]) => bod
 const variants: Variant[] = [
   { name: 'plain (no gzip)', run: async (bodies) => bodies.reduce((n, b) => n + b.length, 0) },
   {
-    name: 'async gzip, 32 in parallel (src before issue 6)',
+    name: 'async gzip, 32 in parallel (src before streaming exports)',
     run: async (bodies) => {
       let total = 0;
       for (let i = 0; i < bodies.length; i += 32) {

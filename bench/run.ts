@@ -578,7 +578,7 @@ async function main(): Promise<void> {
     '## Results',
     '',
     ...sections,
-    '## Targets (issue 6)',
+    '## Targets',
     '',
     targetTable,
     '',

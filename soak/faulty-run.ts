@@ -1,5 +1,5 @@
 /**
- * Acceptance run (issue 4): N records across C clients through LoggerProvider + BatchLogRecordProcessor while the
+ * Delivery acceptance run: N records across C clients through LoggerProvider + BatchLogRecordProcessor while the
  * emulator fails ~30% of requests at random (5xx and resets) and is down for a while mid-run. Checks: every
  * record delivered, duplicates only from 'reset after' requests, no unhandled rejection, and the process exits
  * soon after shutdown() resolves (measured by soak/run.ts from outside).

@@ -1,5 +1,5 @@
 /**
- * `npm run soak`: the long acceptance runs of issue 4, each in a child process so that its exit is measured.
+ * `npm run soak`: the long delivery acceptance runs, each in a child process so that its exit is measured.
  *   1. faulty-run: 20,000 records / 1,000 clients, ~30% random 5xx and resets, 10 s outage mid-run; the child
  *      must exit within 1 s after shutdown() resolves.
  *   2. stalled-run: an endpoint that never answers, 2,000 records/s for 60 s, no spool: RSS growth < 100 MB.

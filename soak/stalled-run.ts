@@ -1,5 +1,5 @@
 /**
- * Acceptance run (issue 4): an endpoint that accepts connections and never answers, RATE records/s for SECONDS
+ * Delivery acceptance run: an endpoint that accepts connections and never answers, RATE records/s for SECONDS
  * seconds, no spool. The endpoint is soak/hang-server.ts in a separate process, so only the exporter's own
  * memory is measured. Two drivers:
  * - `export` (default): records are handed to `exporter.export()` directly every 100 ms without waiting for

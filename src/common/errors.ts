@@ -132,7 +132,7 @@ export class GravityValidationError extends GravityExportError {
 }
 
 /**
- * The message of every bad setting, in code or env (style guide §2.4):
+ * The message of every bad setting, in code or env:
  * `Configuration: <name> is invalid, expected <rule> (actual: <value>)`.
  */
 export function invalidConfiguration(name: string, rule: string, actual: unknown): string {

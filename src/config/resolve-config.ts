@@ -1,4 +1,4 @@
-/** Resolves options, env and defaults into one frozen configuration (style guide §2.4). */
+/** Resolves options, env and defaults into one frozen configuration: code beats env beats default. */
 import { COLLECT_PATH, MAX_RECORDS_PER_REQUEST } from '../mapping/rules.js';
 import { createLogger, registerSecret } from '../observability/diag.js';
 import { GravityConfigurationError, invalidConfiguration } from '../common/errors.js';
@@ -13,12 +13,12 @@ export const DEFAULTS = Object.freeze({
   compression: 'gzip' as GravityCompression,
   debug: false,
   timeoutMillis: 10_000,
-  // Re-measured for issue 6 with `npm run bench` (gravity-tuned runner: createGravityLogRecordProcessor, sync
+  // Re-measured with `npm run bench` (gravity-tuned runner: createGravityLogRecordProcessor, sync
   // gzip level 1; 2-core box, 2 runs each). S2 (20,000 records of 10,000 clients, 20 ms answers): 64 → 9,755-
   // 10,544 records/s, 128 → 13,431-13,542, 256 → 14,122-14,531. S1 (50,000 records of 1,000 clients, loopback,
   // CPU-bound): 64 → 38,853-40,340, 128 → 42,171-44,160, 256 → 38,043-40,427, with peak RSS 207 / 255 / 271 MB.
   // 128 is within 7% of the best at WAN latency and the best on loopback, at half the sockets of 256 (the soak
-  // run before issue 6's changes peaked at 128 too: 5,706-5,756 records/s vs 3,798-3,900 at 64).
+  // run before the streaming pipeline peaked at 128 too: 5,706-5,756 records/s vs 3,798-3,900 at 64).
   maxConcurrentRequests: 128,
   maxBatchSize: MAX_RECORDS_PER_REQUEST,
   maxBatchBytes: 1_000_000,

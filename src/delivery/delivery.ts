@@ -1,5 +1,5 @@
 /**
- * Delivery of request batches (issue 4): bounded concurrency per attempt, retries through the retrying
+ * Delivery of request batches: bounded concurrency per attempt, retries through the retrying
  * transport under one deadline, 413 splits, background waits for client initialisation (`code` 2000,
  * delivery/parking.ts), a cap on records held in memory (delivery/units.ts), one queue of waiting batches and
  * one pool of workers shared by all exports (delivery/lanes.ts), and the hand-off to the durable spool and its

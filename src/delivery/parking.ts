@@ -1,5 +1,5 @@
 /**
- * Background waits for client initialisation (`code` 2000, wire format §7): a parked batch is retried every
+ * Background waits for client initialisation (the service answers `code` 2000 while a client is not initialised yet): a parked batch is retried every
  * few seconds until its client exists, `clientInitWaitMillis` passes, or shutdown gives it one last attempt.
  * The export that carried it does not wait for this.
  */

@@ -1,5 +1,5 @@
 /**
- * Reading and decoding request bodies for the emulator (gravity-wire-format.md §5: the server decides
+ * Reading and decoding request bodies for the emulator (the server decides
  * decompression from `Gravity-Content-Compress: gzip`; absent or `none` means plain JSON).
  */
 import type { IncomingMessage } from 'node:http';

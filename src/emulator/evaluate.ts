@@ -1,5 +1,5 @@
 /**
- * How the emulator answers a collect request, as the service does (gravity-wire-format.md §7 "Response
+ * How the emulator answers a collect request, as the service does (the service's response
  * handling"): HTTP 200 with `code` 0 when stored, a non-zero `code` with `msg` (and `extra.errors`) otherwise.
  */
 import { STATUS_CODES } from 'node:http';
@@ -9,7 +9,7 @@ import type { DecodedBody } from './body.js';
 import type { EmulatorFault } from './types.js';
 import { validateCollectRequest } from './validate.js';
 
-/** `code` for rejected data; the service's other non-zero codes are undocumented (§12). */
+/** `code` for rejected data; the service's other non-zero codes are undocumented. */
 export const CODE_INVALID = 1;
 
 /** What to answer, and the payload to store when the request is accepted. */

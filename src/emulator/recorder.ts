@@ -86,7 +86,7 @@ export function createRecorder(): Recorder {
       for (const item of payload.event_list) {
         const event: AcceptedEvent = {
           ...item,
-          // PHP, Ruby and C++ omit time_free (gravity-wire-format.md §2.2); the service treats it as false.
+          // PHP, Ruby and C++ omit time_free; the service treats it as false.
           time_free: item.time_free ?? false,
           client_id: payload.client_id,
           requestSeq,

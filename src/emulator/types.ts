@@ -1,6 +1,6 @@
 /**
  * Public types of the local Gravity emulator (`gravity-otel-exporter/emulator`).
- * The wire contract they describe is shared/gravity-wire-format.md.
+ * The wire contract they describe is the types in mapping/wire-types.ts.
  */
 import type { CollectPayload, GravityEvent } from '../mapping/wire-types.js';
 

@@ -1,6 +1,6 @@
 /**
  * Validation of a decoded collect request, the way Gravity documents its rules
- * (shared/gravity-wire-format.md §2 "Request body", §3 "Record types", §4 "Property keys, values", §9).
+ * (the request body, record types, property keys and values, and strict mode).
  * Pure: it returns every error it finds, each naming its path; an empty list means valid.
  */
 import {
@@ -108,7 +108,7 @@ function checkTime(time: unknown, timeFree: boolean, path: string, nowMillis: nu
     return;
   }
   if (timeFree) return;
-  // see gravity-wire-format.md §2.1: accepted from 10 days before to 1 hour after server time, unless time_free.
+  // The service's time window: accepted from 10 days before to 1 hour after server time, unless time_free.
   if (!isInTimeWindow(time, nowMillis)) {
     const earliest = nowMillis - TIME_WINDOW_PAST_MILLIS;
     const latest = nowMillis + TIME_WINDOW_FUTURE_MILLIS;
@@ -160,7 +160,7 @@ function checkStrictRequest(body: JsonObject, context: ValidationContext, errors
 
 function checkStrictRecord(properties: JsonObject, type: unknown, path: string, errors: string[]): void {
   if (type === 'profile') {
-    // see gravity-wire-format.md §3.1 and §10.5: only PHP puts the SDK markers on profile records.
+    // Only PHP puts the SDK markers on profile records.
     for (const key of SDK_METADATA_KEYS) {
       if (key in properties) errors.push(`${propertyPath(path, key)}: not allowed on profile records`);
     }
@@ -168,7 +168,7 @@ function checkStrictRecord(properties: JsonObject, type: unknown, path: string, 
   for (const [key, value] of Object.entries(properties)) checkValueLimits(value, propertyPath(path, key), errors);
 }
 
-/** String and list limits apply at any depth (gravity-wire-format.md §4.2). */
+/** String and list limits apply at any depth, as the service applies them. */
 function checkValueLimits(value: unknown, path: string, errors: string[]): void {
   if (typeof value === 'string') {
     const bytes = Buffer.byteLength(value, 'utf8');

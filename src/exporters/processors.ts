@@ -1,5 +1,5 @@
 /**
- * Batch processors sized for analytics traffic (issue 6). The OTel defaults (queue 2,048, batches of 512,
+ * Batch processors sized for analytics traffic. The OTel defaults (queue 2,048, batches of 512,
  * one export at a time) drop most of a burst before it reaches any exporter: the bench (BENCHMARKS.md)
  * measured 47,440 of a 50,000-record burst dropped at the default processor's queue.
  */

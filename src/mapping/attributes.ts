@@ -1,5 +1,5 @@
 /**
- * Attribute keys of the `ge.*` contract (shared/design.md, "The `ge.*` attribute contract").
+ * Attribute keys of the `ge.*` contract (described in the README).
  * A log record or span event that carries `ge.client_id` is an analytics record.
  */
 

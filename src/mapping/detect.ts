@@ -1,4 +1,4 @@
-/** Which OTel records are analytics records (shared/design.md, "The `ge.*` attribute contract"). */
+/** Which OTel records are analytics records (the `ge.*` attribute contract, README). */
 import { ATTR_GE_CLIENT_ID, GE_ATTRIBUTE_KEYS } from './attributes.js';
 
 /**

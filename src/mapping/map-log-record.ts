@@ -1,4 +1,4 @@
-/** ReadableLogRecord → Gravity record (shared/design.md: properties = body map + non-`ge.*` attributes). */
+/** ReadableLogRecord → Gravity record (properties = body map + non-`ge.*` attributes). */
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { hrTimeToMillis, isGravityRecord } from './detect.js';
 import { mapRecord } from './map-record.js';

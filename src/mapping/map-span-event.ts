@@ -1,5 +1,5 @@
 /**
- * ReadableSpan → one result per span event (shared/design.md: properties = the event's non-`ge.*`
+ * ReadableSpan → one result per span event (properties = the event's non-`ge.*`
  * attributes; `ge.client_id`, `ge.client_ip`, `ge.client_ua` and `ge.time_free` inherit from the span).
  * Azure Monitor's `spanEventsToEnvelopes` is the model: the span is context, its events are the records.
  */
@@ -48,7 +48,7 @@ type Attributes = Readonly<Record<string, unknown>>;
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
 
-/** Validates the span options given in code; throws `TypeError` on a bad value (style guide §2.4). */
+/** Validates the span options given in code; throws `TypeError` on a bad value. */
 export function resolveSpanEventMappingOptions(options: {
   traceCorrelation?: boolean;
   copySpanAttributes?: readonly string[];

@@ -1,6 +1,6 @@
 /**
  * Rules of the Gravity wire format shared by the mapping and the local emulator
- * (shared/gravity-wire-format.md §3, §4, §9).
+ * (record types, property keys and values, strict mode).
  */
 import type { ProfileEventName } from './wire-types.js';
 

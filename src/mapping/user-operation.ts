@@ -1,4 +1,4 @@
-/** `ge.user_op` values and their wire names (wire format §3). */
+/** `ge.user_op` values and their wire names. */
 import type { ProfileEventName } from './wire-types.js';
 
 export type UserOperation =

@@ -1,6 +1,6 @@
 /**
  * Property values: what JSON can carry faithfully, `Date` formatting, and the limits of strict mode
- * (shared/gravity-wire-format.md §4.2, §4.3).
+ * (the service's value limits and formats).
  */
 import { MAX_LIST_LENGTH, MAX_STRING_VALUE_BYTES } from './rules.js';
 import type { GravityValue } from './wire-types.js';
@@ -255,7 +255,7 @@ function pad(value: number, width: number): string {
 
 /**
  * Formats a date as Gravity's `YYYY-MM-DD HH:mm:ss.SSS` in the process's local time zone, as the
- * official SDKs and client SDKs do (wire format §4.3).
+ * official SDKs and client SDKs do.
  */
 export function formatGravityDate(date: Date): string {
   return (

@@ -1,12 +1,12 @@
 /**
  * Payload types of Gravity Engine's collect endpoint, as documented in
- * shared/gravity-wire-format.md (§2 "Request body", §3 "Record types", §7 "Response handling").
+ * Gravity's collect API (request body, record types, response).
  */
 
 /** `type` of an event-list item. */
 export type GravityRecordType = 'track' | 'profile';
 
-/** `event` of a `profile` record: the user-property operation (wire format §3). */
+/** `event` of a `profile` record: the user-property operation. */
 export type ProfileEventName =
   | 'profile_set'
   | 'profile_set_once'

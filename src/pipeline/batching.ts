@@ -1,6 +1,6 @@
 /**
  * Groups mapped records into request batches: one per client (and client_ip / client_ua), records in
- * emit order, split so no request exceeds the record count or byte limit (wire format §0.1, §6).
+ * emit order, split so no request exceeds the record count or byte limit (the service's per-request limits; one client, IP and user agent per request).
  */
 import type { GravityRecord, Rejection } from '../mapping/map-record.js';
 

@@ -1,4 +1,4 @@
-/** Request body bytes: the collect payload as JSON, gzipped when configured (wire format §5). */
+/** Request body bytes: the collect payload as JSON, gzipped when configured (the service reads `Content-Encoding: gzip`). */
 import { gzipSync } from 'node:zlib';
 import type { ZlibOptions } from 'node:zlib';
 import type { RequestBatch } from './batching.js';

@@ -1,6 +1,6 @@
 /**
  * One POST to the collect endpoint over a keep-alive undici pool. Makes exactly one attempt, never throws,
- * and classifies the outcome (wire format §7): HTTP 200 + `code` 0 → success; HTTP 200 + other `code` →
+ * and classifies the outcome: HTTP 200 + `code` 0 → success; HTTP 200 + other `code` →
  * failure (2000: client not initialised); 408/429/5xx, network errors, timeouts → retryable; other
  * statuses → failure.
  */

@@ -1,4 +1,4 @@
-/** Pure classification rules for retries (style guide §2.5; shared/gravity-wire-format.md §7). */
+/** Pure classification rules for retries (by HTTP status and the service's `code`). */
 
 /** HTTP statuses worth another attempt: timeouts, throttling and server errors. Other 4xx are final. */
 export function isRetryableStatus(status: number): boolean {

@@ -1,5 +1,5 @@
 /**
- * The retry decorator around the one-attempt transport (style guide §2.5; issue 4): network errors, 408, 429
+ * The retry decorator around the one-attempt transport: network errors, 408, 429
  * and 5xx are retried with capped exponential backoff and full jitter, `Retry-After` is honoured, and all
  * attempts share one deadline. Failures (other 4xx, a non-zero `code`) are returned at once: the service
  * processed those requests, so sending them again could only duplicate or repeat a refusal.

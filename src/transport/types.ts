@@ -1,4 +1,4 @@
-/** What a transport is handed and what it answers (style guide §2.5). */
+/** What a transport is handed and what it answers. */
 import type { GravityExportError } from '../common/errors.js';
 import type { CollectResponse } from '../mapping/wire-types.js';
 

@@ -1,5 +1,5 @@
 /**
- * Scaled-down versions of issue 4's acceptance runs (the full ones are `npm run soak`): random 5xx and resets
+ * Scaled-down versions of the delivery acceptance runs (the full ones are `npm run soak`): random 5xx and resets
  * plus an outage, then a stalled endpoint, each in a child process so that its exit is observed.
  */
 import assert from 'node:assert/strict';

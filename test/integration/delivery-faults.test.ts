@@ -1,5 +1,5 @@
 /**
- * Delivery under injected faults (issue 4), through the real LoggerProvider + BatchLogRecordProcessor and HTTP
+ * Delivery under injected faults, through the real LoggerProvider + BatchLogRecordProcessor and HTTP
  * against the emulator. Backoffs are configured to tens of milliseconds; nothing waits seconds.
  */
 import assert from 'node:assert/strict';

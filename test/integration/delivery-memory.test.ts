@@ -1,5 +1,5 @@
 /**
- * The memory cap while the endpoint hangs (issue 4, scaled down from `npm run soak`'s stalled run): records
+ * The memory cap while the endpoint hangs (scaled down from `npm run soak`'s stalled run): records
  * beyond `maxBufferedRecords` are dropped oldest first, counted and reported at once, including batches that
  * no request was ever started for, and `buffered` never exceeds the cap.
  */

@@ -1,5 +1,5 @@
 /**
- * One export larger than `maxBufferedRecords` (issue 6: big processor batches make fewer, fuller requests):
+ * One export larger than `maxBufferedRecords` (big processor batches make fewer, fuller requests):
  * its requests start while it is still being mapped, it waits for its own earlier requests instead of
  * dropping its own records, each client's records still arrive in emit order, and a stalled endpoint still
  * ends it at its deadline with every record counted.

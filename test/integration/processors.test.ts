@@ -1,5 +1,5 @@
 /**
- * createGravityLogRecordProcessor / createGravitySpanProcessor (issue 6): processors sized so that a burst
+ * createGravityLogRecordProcessor / createGravitySpanProcessor: processors sized so that a burst
  * the OTel defaults would drop (queue 2,048) reaches Gravity whole, and that reject bad settings at once.
  */
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-/** `compression: 'auto'` (issue 6): small bodies go out plain, larger ones gzipped; set from code or env. */
+/** `compression: 'auto'`: small bodies go out plain, larger ones gzipped; set from code or env. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';

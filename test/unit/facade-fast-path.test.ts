@@ -1,5 +1,5 @@
 /**
- * GravityAnalytics's common calls skip the mapping (issue 6): what they emit must be exactly what the mapping
+ * GravityAnalytics's common calls skip the mapping: what they emit must be exactly what the mapping
  * path emitted, a copy of the caller's properties, and misuse must still throw the same typed errors.
  */
 import assert from 'node:assert/strict';
