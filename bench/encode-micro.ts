@@ -1,6 +1,6 @@
 /**
  * Body-encoding micro-benchmark behind the compression recommendations: CPU per body and bytes on the wire
- * for plain JSON, async `zlib.gzip` (what src/pipeline/encode.ts does), `gzipSync`, lower levels and smaller windows,
+ * for plain JSON, async `zlib.gzip` (what src/batching/encode.ts does), `gzipSync`, lower levels and smaller windows,
  * for per-client bodies of 1 to 200 workload records.
  *
  *   node --import tsx bench/encode-micro.ts

@@ -2,7 +2,7 @@
  * Errors reported by the exporters (as `ExportResult.error`) and thrown on misuse.
  * Each carries a stable string `code` to branch on; messages never contain the access token.
  */
-import { redact } from '../observability/diag.js';
+import { redact } from './diag.js';
 
 /** Base class of every error this package reports. */
 export class GravityExportError extends Error {

@@ -1,6 +1,6 @@
 /** Resolves options, env and defaults into one frozen configuration: code beats env beats default. */
 import { COLLECT_PATH, MAX_RECORDS_PER_REQUEST } from '../mapping/rules.js';
-import { createLogger, registerSecret } from '../observability/diag.js';
+import { createLogger, registerSecret } from '../common/diag.js';
 import { GravityConfigurationError, invalidConfiguration } from '../common/errors.js';
 import { checkTrackProperties, isPropertyMap } from '../mapping/eager-check.js';
 import { snapshotValue } from '../mapping/values.js';

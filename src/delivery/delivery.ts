@@ -5,8 +5,8 @@
  * one pool of workers shared by all exports (delivery/lanes.ts), and the hand-off to the durable spool and its
  * replay (delivery/replay.ts). The export pipeline owns one of these.
  */
-import { splitBatch } from '../pipeline/batching.js';
-import type { RequestBatch } from '../pipeline/batching.js';
+import { splitBatch } from '../batching/request-batch.js';
+import type { RequestBatch } from '../batching/request-batch.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { createParking } from './parking.js';
 import type { Settled } from './parking.js';
@@ -16,7 +16,7 @@ import { createJob, LaneQueue, reserve, seal, settle } from './lanes.js';
 import type { ExportJob } from './lanes.js';
 import { abandonReason, abortUnit, CODE_BUFFER_FULL, HeldUnits, isAbandoned, signalOf, Slots, wasDroppedForRoom } from './units.js';
 import type { PendingSummary, Unit } from './units.js';
-import { encodeBody, toPayloadJson } from '../pipeline/encode.js';
+import { encodeBody, toPayloadJson } from '../batching/encode.js';
 import { GravityClientNotInitialisedError, GravityExportError, GravityHttpError, GravityShutdownError } from '../common/errors.js';
 import type { StatsRecorder } from '../observability/stats.js';
 import { createRetryingTransport } from '../transport/retrying-transport.js';

@@ -7,7 +7,7 @@
  * is plain data (no promise, function or array exists for it until a worker takes it), and one abandoned
  * before that is taken out at once (`LaneQueue.take`), so a stalled endpoint costs little per held batch.
  */
-import type { RequestBatch } from '../pipeline/batching.js';
+import type { RequestBatch } from '../batching/request-batch.js';
 import type { Settled } from './parking.js';
 import type { Unit } from './units.js';
 

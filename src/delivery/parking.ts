@@ -3,9 +3,9 @@
  * few seconds until its client exists, `clientInitWaitMillis` passes, or shutdown gives it one last attempt.
  * The export that carried it does not wait for this.
  */
-import type { RequestBatch } from '../pipeline/batching.js';
+import type { RequestBatch } from '../batching/request-batch.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
-import { createLogger } from '../observability/diag.js';
+import { createLogger } from '../common/diag.js';
 import { GravityClientNotInitialisedError } from '../common/errors.js';
 import type { StatsRecorder } from '../observability/stats.js';
 import type { RetriedSendResult, SleepFunction } from '../transport/retrying-transport.js';

@@ -2,9 +2,9 @@
  * Replay of batches read back from the durable spool: one attempt each (halves after a 413); never spooled
  * again; a batch whose client is not initialised yet (code 2000) waits in the background like a live one.
  */
-import { splitBatch } from '../pipeline/batching.js';
-import type { RequestBatch } from '../pipeline/batching.js';
-import { createLogger } from '../observability/diag.js';
+import { splitBatch } from '../batching/request-batch.js';
+import type { RequestBatch } from '../batching/request-batch.js';
+import { createLogger } from '../common/diag.js';
 import { GravityClientNotInitialisedError, GravityHttpError } from '../common/errors.js';
 import type { StatsRecorder } from '../observability/stats.js';
 import type { RetriedSendResult } from '../transport/retrying-transport.js';

@@ -5,10 +5,10 @@
  * and it stops on `close()`, so it never keeps a process alive.
  */
 import { setMaxListeners } from 'node:events';
-import { groupIntoBatches, toSerialisedRecords } from '../pipeline/batching.js';
-import type { BatchLimits, RequestBatch } from '../pipeline/batching.js';
+import { groupIntoBatches, toSerialisedRecords } from '../batching/request-batch.js';
+import type { BatchLimits, RequestBatch } from '../batching/request-batch.js';
 import type { Delivery, SpoolSink } from './delivery.js';
-import { createLogger } from '../observability/diag.js';
+import { createLogger } from '../common/diag.js';
 import { asError, GravityShutdownError } from '../common/errors.js';
 import { openSpool } from '../spool/index.js';
 import type { Spool } from '../spool/index.js';

@@ -1,6 +1,6 @@
 /**
- * How the emulator answers a collect request, as the service does (the service's response
- * handling"): HTTP 200 with `code` 0 when stored, a non-zero `code` with `msg` (and `extra.errors`) otherwise.
+ * How the emulator answers a collect request, as the service does: HTTP 200 with `code` 0 when
+ * stored, a non-zero `code` with `msg` (and `extra.errors`) otherwise.
  */
 import { STATUS_CODES } from 'node:http';
 import { CODE_CLIENT_NOT_INITIALISED, COLLECT_PATH } from '../mapping/rules.js';

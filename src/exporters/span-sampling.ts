@@ -6,7 +6,7 @@
 import { TraceFlags } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ATTR_GE_CLIENT_ID } from '../mapping/attributes.js';
-import { createLogger } from '../observability/diag.js';
+import { createLogger } from '../common/diag.js';
 import { isGravityRecord } from '../mapping/detect.js';
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -5,12 +5,12 @@
  */
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
-import { BatchGrouper, serialiseEvent } from './batching.js';
-import type { RequestBatch } from './batching.js';
+import { BatchGrouper, serialiseEvent } from '../batching/request-batch.js';
+import type { RequestBatch } from '../batching/request-batch.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { createDelivery } from '../delivery/delivery.js';
 import type { DeliveryJob, Settled, SpoolSink } from '../delivery/delivery.js';
-import { createLogger } from '../observability/diag.js';
+import { createLogger } from '../common/diag.js';
 import { asError, GravityExportError, GravityShutdownError } from '../common/errors.js';
 import type { MapResult, MappingContext, Rejection } from '../mapping/map-record.js';
 import { createSpoolDrainer } from '../delivery/spool-drainer.js';

@@ -1,7 +1,7 @@
 /** The `Spool` implementation: segment bookkeeping, the cap, ranges handed out and their acks. */
 import { promises as fsp, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger } from '../observability/diag.js';
+import { createLogger } from '../common/diag.js';
 import { readCursor, removeCursorTemps, writeCursor } from './cursor.js';
 import { encodeLine } from './line-format.js';
 import { holdsLock, releaseLock, tryAcquireLock } from './lock.js';

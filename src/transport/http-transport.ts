@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { buildConnector, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { ResolvedConfig } from '../config/resolve-config.js';
-import { createLogger } from '../observability/diag.js';
+import { createLogger } from '../common/diag.js';
 import {
   GravityClientNotInitialisedError,
   GravityExportError,

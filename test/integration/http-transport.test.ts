@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, test } from 'node:test';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { startEmulator } from '../../src/emulator/index.js';
-import { encodeBody } from '../../src/pipeline/encode.js';
+import { encodeBody } from '../../src/batching/encode.js';
 import {
   GravityClientNotInitialisedError,
   GravityHttpError,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BatchGrouper, groupIntoBatches as groupSerialised, serialiseEvent } from '../../src/pipeline/batching.js';
-import type { BatchLimits, Batching, RequestBatch, SerialisedRecord } from '../../src/pipeline/batching.js';
-import { toPayloadJson } from '../../src/pipeline/encode.js';
+import { BatchGrouper, groupIntoBatches as groupSerialised, serialiseEvent } from '../../src/batching/request-batch.js';
+import type { BatchLimits, Batching, RequestBatch, SerialisedRecord } from '../../src/batching/request-batch.js';
+import { toPayloadJson } from '../../src/batching/encode.js';
 import type { GravityRecord } from '../../src/mapping/map-record.js';
 
 function record(clientId: string, n: number, extra: Partial<GravityRecord> = {}, padding = ''): GravityRecord {

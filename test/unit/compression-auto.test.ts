@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { resolveConfig } from '../../src/config/resolve-config.js';
-import { AUTO_GZIP_MIN_BYTES, encodeBody } from '../../src/pipeline/encode.js';
+import { AUTO_GZIP_MIN_BYTES, encodeBody } from '../../src/batching/encode.js';
 
 const TOKEN = { accessToken: 't' };
 

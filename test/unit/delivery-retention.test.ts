@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { RequestBatch } from '../../src/pipeline/batching.js';
+import type { RequestBatch } from '../../src/batching/request-batch.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { createDelivery } from '../../src/delivery/delivery.js';
 import { GravityExportError } from '../../src/common/errors.js';

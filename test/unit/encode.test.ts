@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { encodeBody, toPayloadJson } from '../../src/pipeline/encode.js';
+import { encodeBody, toPayloadJson } from '../../src/batching/encode.js';
 
 const event = { type: 'track', event: 'e', time: 1, time_free: false, properties: { a: '🙂' } };
 

@@ -1,7 +1,7 @@
 /** Request body bytes: the collect payload as JSON, gzipped when configured (the service reads `Content-Encoding: gzip`). */
 import { gzipSync } from 'node:zlib';
 import type { ZlibOptions } from 'node:zlib';
-import type { RequestBatch } from './batching.js';
+import type { RequestBatch } from './request-batch.js';
 import type { GravityCompression } from '../config/options.js';
 
 /**
