@@ -16,7 +16,13 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { GravityAnalytics, GravityLogRecordExporter, GravitySpanExporter } from 'gravity-otel-exporter';
+import {
+  createGravityLogRecordProcessor,
+  createGravitySpanProcessor,
+  GravityAnalytics,
+  GravityLogRecordExporter,
+  GravitySpanExporter,
+} from 'gravity-otel-exporter';
 import { startEmulator } from 'gravity-otel-exporter/emulator';
 
 // The "existing pipeline": an OTLP/HTTP (JSON) receiver that counts log records and spans.
@@ -42,11 +48,11 @@ const gravitySpans = new GravitySpanExporter(gravityOptions);
 const sdk = new NodeSDK({
   serviceName: 'shop',
   logRecordProcessors: [
-    new BatchLogRecordProcessor({ exporter: gravityLogs }),
+    createGravityLogRecordProcessor(gravityLogs),
     new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${otlpOrigin}/v1/logs` }) }),
   ],
   spanProcessors: [
-    new BatchSpanProcessor(gravitySpans),
+    createGravitySpanProcessor(gravitySpans),
     new BatchSpanProcessor(new OTLPTraceExporter({ url: `${otlpOrigin}/v1/traces` })),
   ],
   metricReaders: [], // this example records no metrics (the default would be an OTLP metric exporter)
