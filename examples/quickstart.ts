@@ -5,6 +5,9 @@
  * data never goes to a real project by accident), sends a few track events and every user-property
  * operation, and prints what the emulator received. With GE_SERVER_URL and GE_ACCESS_TOKEN set it reports to
  * that endpoint instead and prints the exporter's counters.
+ *
+ * `npm start -- --keep-open` leaves the emulator and its web console running afterwards (until Ctrl+C), so the
+ * records can be looked at in a browser and other programs pointed at the same emulator.
  */
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { GravityLogRecordExporter } from 'gravity-otel-exporter';
@@ -12,6 +15,7 @@ import { startEmulator } from 'gravity-otel-exporter/emulator';
 import type { Emulator } from 'gravity-otel-exporter/emulator';
 
 const useEmulator = !process.env.GE_SERVER_URL;
+const keepOpen = process.argv.includes('--keep-open');
 const emulator: Emulator | undefined = useEmulator ? await startEmulator() : undefined;
 
 const exporter = new GravityLogRecordExporter(
@@ -58,10 +62,17 @@ if (emulator) {
   }));
   console.log(`The local Gravity emulator at ${emulator.url} received ${rows.length} records:`);
   console.table(rows);
-  await emulator.close();
 }
 console.log(
   `sent ${stats.sent}, rejected ${stats.rejected}, ignored ${stats.ignored}, failed ${stats.failed} ` +
     `(of ${stats.received} log records)`,
 );
 process.exitCode = stats.failed === 0 && stats.rejected === 0 ? 0 : 1;
+
+if (emulator && keepOpen) {
+  console.log(`Web console: ${emulator.consoleUrl} (the emulator keeps running; Ctrl+C stops it)`);
+  await new Promise((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
+} else if (emulator) {
+  console.log('To look at these records in the emulator\'s web console: npm start -- --keep-open');
+}
+await emulator?.close();

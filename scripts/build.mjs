@@ -1,6 +1,6 @@
 // Builds dist/esm (ES modules) and dist/cjs (CommonJS), each with its own type declarations.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -16,4 +16,8 @@ for (const project of ['tsconfig.esm.json', 'tsconfig.cjs.json']) {
   execFileSync(process.execPath, [tsc, '-p', project], { stdio: 'inherit' });
 }
 writeFileSync('dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }) + '\n');
+// The emulator console's page, script and style are plain files, served from beside the compiled console code.
+for (const format of ['esm', 'cjs']) {
+  cpSync('src/emulator/console/assets', `dist/${format}/emulator/console/assets`, { recursive: true });
+}
 for (const cli of ['dist/esm/cli/bin.js', 'dist/cjs/cli/bin.js']) if (existsSync(cli)) chmodSync(cli, 0o755);

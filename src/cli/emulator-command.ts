@@ -9,7 +9,8 @@ import type { ReceivedRequest } from '../emulator/types.js';
 
 const USAGE = `Usage: gravity-otel emulator [--port N] [--host H] [--strict] [--token T]
 
-Runs a local stand-in for Gravity Engine's collect endpoint and prints one line per request.
+Runs a local stand-in for Gravity Engine's collect endpoint and prints one line per request. Its web console
+(the URL printed at start) shows requests and records live, switches faults on and off, and exports them.
 
 Options:
   --port N    port to listen on (default 0: any free port)
@@ -69,6 +70,7 @@ export async function runEmulatorCommand(argv: string[], io: CliIo): Promise<num
   io.stdout.write(
     [
       `Gravity emulator listening on ${emulator.url}${parsed.strict === true ? ' (strict)' : ''}`,
+      `Web console: ${emulator.consoleUrl ?? ''}`,
       'Point the exporter at it:',
       `  GE_SERVER_URL=${emulator.url}`,
       parsed.token === undefined

@@ -1,5 +1,6 @@
 /**
- * Fault scheduling for the emulator: a FIFO queue of faults, then optional seeded random faults.
+ * Fault scheduling for the emulator: an outage window first, then a FIFO queue of faults, then optional seeded
+ * random faults.
  */
 import { randomInt } from 'node:crypto';
 import type { EmulatorFault, RandomFaultConfig } from './types.js';
@@ -10,10 +11,27 @@ export interface FaultSchedule {
   enqueue(faults: readonly EmulatorFault[]): void;
   /** Configure random faults (`null` turns them off). Throws `RangeError` on a bad configuration. */
   setRandom(config: RandomFaultConfig | null): void;
-  /** The fault for the next request: the queued one first, else possibly a random one. */
+  /** The fault for the next request: the outage's while one lasts, else the queued one, else possibly a random one. */
   next(): EmulatorFault | undefined;
   /** Drop queued faults (random faults stay configured). */
   clearQueue(): void;
+  /** The faults still queued, in the order they will apply. */
+  queued(): readonly EmulatorFault[];
+  /**
+   * Until `untilMillis` (epoch milliseconds), every request's connection is reset before it is stored; queued
+   * faults wait for the outage to end. `undefined` ends the outage now.
+   */
+  setOutage(untilMillis: number | undefined): void;
+  /** When the current outage ends, or `undefined` when there is none. */
+  outageEnd(): number | undefined;
+}
+
+/** The fault of a request that arrived during an outage; {@link isOutageFault} tells it from a queued reset. */
+const OUTAGE_FAULT: EmulatorFault = Object.freeze({ kind: 'reset', when: 'before' });
+
+/** The fault was applied because of an outage (see {@link FaultSchedule.setOutage}). */
+export function isOutageFault(fault: EmulatorFault | undefined): boolean {
+  return fault === OUTAGE_FAULT;
 }
 
 interface RandomState {
@@ -23,9 +41,14 @@ interface RandomState {
 }
 
 /** Create an empty fault schedule. Faults are validated when queued, so mistakes surface in the test that made them. */
-export function createFaultSchedule(): FaultSchedule {
+export function createFaultSchedule(now: () => number = Date.now): FaultSchedule {
   const queue: EmulatorFault[] = [];
   let randomState: RandomState | undefined;
+  let outageUntil: number | undefined;
+  const outageEnd = (): number | undefined => {
+    if (outageUntil !== undefined && now() >= outageUntil) outageUntil = undefined;
+    return outageUntil;
+  };
   return {
     enqueue(faults) {
       faults.forEach(assertValidFault);
@@ -47,6 +70,7 @@ export function createFaultSchedule(): FaultSchedule {
       randomState = { rate: config.rate, faults: [...config.faults], random: createSeededRandom(seed) };
     },
     next() {
+      if (outageEnd() !== undefined) return OUTAGE_FAULT;
       const queued = queue.shift();
       if (queued !== undefined) return queued;
       if (randomState === undefined || randomState.rate === 0) return undefined;
@@ -57,6 +81,14 @@ export function createFaultSchedule(): FaultSchedule {
     clearQueue() {
       queue.length = 0;
     },
+    queued: () => [...queue],
+    setOutage(untilMillis) {
+      if (untilMillis !== undefined && !Number.isFinite(untilMillis)) {
+        throw new RangeError(`Emulator outage: end is invalid, expected epoch milliseconds (actual: ${untilMillis})`);
+      }
+      outageUntil = untilMillis;
+    },
+    outageEnd,
   };
 }
 

@@ -23,6 +23,16 @@ export interface Recorder {
   clear(): void;
   /** Reject every pending waiter with this error and clear their timers. */
   rejectWaiters(error: Error): void;
+  /** Call `listener` for each request added and each clear from now on; returns the function that stops it. */
+  subscribe(listener: RecorderListener): () => void;
+}
+
+/** Told of changes as they happen. Exceptions it throws are ignored: an observer must not break the emulator. */
+export interface RecorderListener {
+  /** A request was added (its records, if accepted, are already stored). */
+  request?(request: ReceivedRequest): void;
+  /** Requests, payloads and records were forgotten. */
+  cleared?(): void;
 }
 
 interface Waiter {
@@ -36,6 +46,17 @@ export function createRecorder(): Recorder {
   const payloads: CollectPayload[] = [];
   const events: AcceptedEvent[] = [];
   const waiters = new Set<Waiter>();
+  const listeners = new Set<RecorderListener>();
+
+  const tell = (call: (listener: RecorderListener) => void): void => {
+    for (const listener of listeners) {
+      try {
+        call(listener);
+      } catch {
+        // an observer's bug must not break the emulator
+      }
+    }
+  };
 
   const notify = (): void => {
     for (const waiter of waiters) if (waiter.check()) waiters.delete(waiter);
@@ -80,6 +101,7 @@ export function createRecorder(): Recorder {
       while (index > 0 && requests[index - 1]!.seq > request.seq) index--;
       requests.splice(index, 0, request);
       notify();
+      tell((listener) => listener.request?.(request));
     },
     accept(requestSeq, payload) {
       payloads.push(payload);
@@ -106,10 +128,15 @@ export function createRecorder(): Recorder {
       requests.length = 0;
       payloads.length = 0;
       events.length = 0;
+      tell((listener) => listener.cleared?.());
     },
     rejectWaiters(error) {
       for (const waiter of waiters) waiter.reject(error);
       waiters.clear();
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
   };
 }

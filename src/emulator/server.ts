@@ -5,6 +5,8 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { COLLECT_PATH } from '../mapping/rules.js';
+import { createEmulatorConsole } from './console/console.js';
+import type { EmulatorConsole } from './console/console.js';
 import type { CollectPayload } from '../mapping/wire-types.js';
 import { decodeBody, flattenHeaders, readRawBody } from './body.js';
 import {
@@ -63,6 +65,8 @@ class GravityEmulator implements Emulator {
   private readonly _recorder = createRecorder();
   /** Fault and response delays; `setDown(true)` and `close()` cancel them. */
   private readonly _timers = createCancellableTimers();
+  /** The web console at `/`, unless `console: false`. */
+  private readonly _console: EmulatorConsole | undefined;
   private _server: Server | undefined;
   private _port = 0;
   private _responseDelayMillis: number;
@@ -84,6 +88,21 @@ class GravityEmulator implements Emulator {
     if (!(this._maxBodyBytes > 0)) {
       throw new RangeError(`Emulator: maxBodyBytes is invalid, expected a number > 0 (actual: ${this._maxBodyBytes})`);
     }
+    if (options.console !== false) {
+      this._console = createEmulatorConsole({
+        collectUrl: () => this.url,
+        strict: this._strict,
+        tokenRequired: this._accessToken !== undefined,
+        host: this._host,
+        recorder: this._recorder,
+        faults: this._faults,
+        responseDelay: () => this._responseDelayMillis,
+        setResponseDelay: (ms) => this.setResponseDelay(ms),
+        uninitialisedClients: () => [...this._uninitialised],
+        initialiseClient: (clientId) => this.initialiseClient(clientId),
+        uninitialiseClient: (clientId) => this.uninitialiseClient(clientId),
+      });
+    }
   }
 
   get origin(): string {
@@ -97,6 +116,10 @@ class GravityEmulator implements Emulator {
 
   get port(): number {
     return this._port;
+  }
+
+  get consoleUrl(): string | undefined {
+    return this._console === undefined ? undefined : `${this.origin}/`;
   }
 
   get requests(): readonly ReceivedRequest[] {
@@ -136,6 +159,10 @@ class GravityEmulator implements Emulator {
     this._uninitialised.delete(clientId);
   }
 
+  uninitialiseClient(clientId: string): void {
+    this._uninitialised.add(clientId);
+  }
+
   waitForEvents(count: number, timeoutMillis = DEFAULT_WAIT_TIMEOUT_MILLIS): Promise<AcceptedEvent[]> {
     return this._recorder.waitForEvents(count, timeoutMillis);
   }
@@ -152,6 +179,7 @@ class GravityEmulator implements Emulator {
   close(): Promise<void> {
     this._closing ??= (async () => {
       this._recorder.rejectWaiters(new Error('Gravity emulator: closed while waiting'));
+      this._console?.close();
       await this._stopListening();
     })();
     return this._closing;
@@ -186,10 +214,12 @@ class GravityEmulator implements Emulator {
   }
 
   private async _handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (this._console?.handle(request, response) === true) return; // the page, its files and its API
     const generation = this._generation;
     const url = new URL(request.url ?? '/', 'http://emulator.invalid');
     const received: ReceivedRequest = {
       seq: ++this._seq,
+      receivedAt: Date.now(),
       method: request.method ?? '',
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),

@@ -35,6 +35,11 @@ export interface EmulatorOptions {
    * Used by the `gravity-otel emulator` CLI to print one line per request. Exceptions thrown by it are ignored.
    */
   onRequest?: (request: ReceivedRequest) => void;
+  /**
+   * Serve the web console at `/` (see {@link Emulator.consoleUrl}): a live view of requests and records, fault
+   * switches and exports. It never shows the access token. @default true
+   */
+  console?: boolean;
 }
 
 /** A fault injected into the handling of one request. */
@@ -60,6 +65,8 @@ export type EmulatorResponse = { status: number; body: unknown } | { reset: true
 export interface ReceivedRequest {
   /** 1-based arrival number; it keeps counting across {@link Emulator.clear}. */
   seq: number;
+  /** When the request arrived (wall clock, epoch milliseconds). */
+  receivedAt: number;
   method: string;
   /** URL path without the query string. */
   path: string;
@@ -108,6 +115,8 @@ export interface Emulator {
   /** `http://127.0.0.1:PORT`. */
   readonly origin: string;
   readonly port: number;
+  /** The web console, `http://127.0.0.1:PORT/`; `undefined` when started with `console: false`. */
+  readonly consoleUrl: string | undefined;
   /** A snapshot of every request whose outcome is decided, in arrival (`seq`) order. */
   readonly requests: readonly ReceivedRequest[];
   /** Accepted request bodies, in order. */
@@ -130,6 +139,8 @@ export interface Emulator {
   setDown(down: boolean): Promise<void>;
   /** Let this client id be accepted from now on (see `uninitialisedClients`). */
   initialiseClient(clientId: string): void;
+  /** Answer this client id's requests with `code` 2000 from now on, until {@link initialiseClient}. */
+  uninitialiseClient(clientId: string): void;
   /**
    * Resolve with `events()` once at least `count` records were accepted; reject with an error naming
    * the count on timeout (default 5000 ms) or when the emulator closes.

@@ -498,6 +498,7 @@ describe('gravity-otel CLI', () => {
       const [, url] = await outputMatching(/listening on (http:\/\/\S+)/);
       assert.match(stdout, /GE_SERVER_URL=http:\/\/127\.0\.0\.1:\d+\/event_center\/api\/v1\/event\/collect\//);
       assert.match(stdout, /GE_ACCESS_TOKEN=/);
+      assert.match(stdout, /^Web console: http:\/\/127\.0\.0\.1:\d+\/$/m);
       const answer = await postCollect(url!, collectPayload('cli-user', [trackRecord(), trackRecord()]), { token, gzip: true });
       assert.deepEqual(answer.body, ok);
       const [line] = await outputMatching(/^#1 .*$/m);

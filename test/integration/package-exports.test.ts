@@ -27,7 +27,14 @@ const provider = new LoggerProvider({
 });
 provider.getLogger('consumer').emit({ eventName: 'installed', attributes: { 'ge.client_id': process.env.CLIENT, format: process.env.CLIENT } });
 new pkg.GravityAnalytics({ loggerProvider: provider }).userSet(process.env.CLIENT, { via: 'facade' });
-provider.shutdown().then(() => console.log(JSON.stringify({ entry, emulator: typeof startEmulator, attributes: typeof pkg.ATTR_GE_CLIENT_ID })));
+provider.shutdown().then(async () => {
+  // The emulator's web console serves its page and files from the installed package.
+  const local = await startEmulator();
+  const statuses = [];
+  for (const file of ['/', '/console/console.js', '/console/console.css']) statuses.push((await fetch(local.origin + file)).status);
+  await local.close();
+  console.log(JSON.stringify({ entry, emulator: typeof startEmulator, attributes: typeof pkg.ATTR_GE_CLIENT_ID, console: statuses.join(' ') }));
+});
 `;
 
 const CJS_CONSUMER = `
@@ -73,10 +80,10 @@ beforeEach(async () => {
 });
 afterEach(() => emulator.close());
 
-async function runConsumer(file: string, client: string): Promise<{ entry: string; emulator: string; attributes: string }> {
+async function runConsumer(file: string, client: string): Promise<{ entry: string; emulator: string; attributes: string; console: string }> {
   const env = { ...process.env, GE_SERVER_URL: emulator.url, GE_ACCESS_TOKEN: TOKEN, CLIENT: client };
   const { stdout } = await run(process.execPath, [file], { cwd: consumer, env, timeout: 60_000 });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as { entry: string; emulator: string; attributes: string };
+  return JSON.parse(stdout.trim().split('\n').pop()!) as { entry: string; emulator: string; attributes: string; console: string };
 }
 
 describe('package', () => {
@@ -96,6 +103,11 @@ describe('package', () => {
       'dist/esm/emulator/index.js',
       'dist/cjs/emulator/index.d.ts',
       'dist/esm/cli/bin.js',
+      'dist/esm/emulator/console/assets/index.html',
+      'dist/esm/emulator/console/assets/console.js',
+      'dist/esm/emulator/console/assets/console.css',
+      'dist/cjs/emulator/console/assets/index.html',
+      'dist/cjs/emulator/console/asset-dir.cjs',
     ]) {
       assert.ok(files.includes(expected), `${expected} is packed`);
     }
@@ -117,7 +129,7 @@ describe('package', () => {
     const result = await runConsumer('consumer.cjs', 'cjs-user');
 
     assert.match(result.entry, /node_modules[\\/]gravity-otel-exporter[\\/]dist[\\/]cjs[\\/]index\.js$/);
-    assert.deepEqual([result.emulator, result.attributes], ['function', 'string']);
+    assert.deepEqual([result.emulator, result.attributes, result.console], ['function', 'string', '200 200 200']);
     assert.deepEqual(
       emulator.events().map((e) => [e.client_id, e.event, e.properties['format'] ?? e.properties['via']]),
       [
@@ -131,7 +143,7 @@ describe('package', () => {
     const result = await runConsumer('consumer.mjs', 'esm-user');
 
     assert.match(result.entry, /node_modules\/gravity-otel-exporter\/dist\/esm\/index\.js$/);
-    assert.deepEqual([result.emulator, result.attributes], ['function', 'string']);
+    assert.deepEqual([result.emulator, result.attributes, result.console], ['function', 'string', '200 200 200']);
     assert.deepEqual(
       emulator.events().map((e) => [e.client_id, e.event, e.properties['format'] ?? e.properties['via']]),
       [
