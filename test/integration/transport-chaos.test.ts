@@ -33,16 +33,17 @@ const AT_THE_TIMEOUT: BehaviourMix = { late: 1, trickle: 1, 'reset-mid-body': 1,
 interface ChaosCase extends Omit<ChaosChildConfig, 'url' | 'seed'> {
   readonly mix?: BehaviourMix;
   readonly retryMix?: BehaviourMix;
-  /** Kills the child after this long. */
-  readonly limitMillis: number;
 }
 
+/** A child still running after this long is killed (a hang); a busy machine may take a third of it. */
+const CHILD_LIMIT_MILLIS = 80_000;
+
 const CASES: readonly ChaosCase[] = [
-  { timeoutMillis: 150, exportDeadlineMillis: 1_200, rounds: 16, parallel: 8, recordsPerRound: 24, clients: 4, spoolEvery: 4, parkEvery: 5, limitMillis: 45_000 },
-  { timeoutMillis: 300, exportDeadlineMillis: 1_800, rounds: 12, parallel: 6, recordsPerRound: 24, clients: 4, spoolEvery: 4, parkEvery: 3, limitMillis: 45_000 },
-  { timeoutMillis: 1_000, exportDeadlineMillis: 3_000, rounds: 6, parallel: 6, recordsPerRound: 18, clients: 3, spoolEvery: 3, parkEvery: 2, limitMillis: 45_000 },
+  { timeoutMillis: 150, exportDeadlineMillis: 1_200, rounds: 16, parallel: 8, recordsPerRound: 24, clients: 4, spoolEvery: 4, parkEvery: 5 },
+  { timeoutMillis: 300, exportDeadlineMillis: 1_800, rounds: 12, parallel: 6, recordsPerRound: 24, clients: 4, spoolEvery: 4, parkEvery: 3 },
+  { timeoutMillis: 1_000, exportDeadlineMillis: 3_000, rounds: 6, parallel: 6, recordsPerRound: 18, clients: 3, spoolEvery: 3, parkEvery: 2 },
   // Four rounds at once, started 110 ms apart, each with three requests landing at 10 s ± 150 ms.
-  { timeoutMillis: 10_000, exportDeadlineMillis: 12_500, rounds: 4, parallel: 4, recordsPerRound: 3, clients: 3, staggerMillis: 110, oneBurst: true, mix: AT_THE_TIMEOUT, retryMix: { ok: 1 }, limitMillis: 45_000 },
+  { timeoutMillis: 10_000, exportDeadlineMillis: 12_500, rounds: 4, parallel: 4, recordsPerRound: 3, clients: 3, staggerMillis: 110, oneBurst: true, mix: AT_THE_TIMEOUT, retryMix: { ok: 1 } },
 ];
 
 interface ChildRun {
@@ -104,7 +105,7 @@ const seen: Partial<Record<Behaviour, number>> = {};
 
 describe(`transport chaos around the request timeout (seed ${SEED})`, { concurrency: true }, () => {
   for (const chaos of CASES) {
-    const { mix, retryMix, limitMillis, ...childConfig } = chaos;
+    const { mix, retryMix, ...childConfig } = chaos;
     it(`timeoutMillis ${chaos.timeoutMillis}: ${chaos.rounds} rounds of ${chaos.recordsPerRound} records; the process survives and accounts for every record`, async () => {
       let server: ChaosServer | undefined;
       try {
@@ -115,7 +116,7 @@ describe(`transport chaos around the request timeout (seed ${SEED})`, { concurre
           ...(retryMix !== undefined && { retryMix }),
           namedMixes: { spool: SPOOL_MIX, park: PARK_MIX },
         });
-        const run = await runChild({ ...childConfig, url: server.url, seed: SEED + chaos.timeoutMillis }, limitMillis);
+        const run = await runChild({ ...childConfig, url: server.url, seed: SEED + chaos.timeoutMillis }, CHILD_LIMIT_MILLIS);
         for (const [behaviour, count] of Object.entries(server.tally)) seen[behaviour as Behaviour] = (seen[behaviour as Behaviour] ?? 0) + count;
         const context = `seed ${SEED}, timeoutMillis ${chaos.timeoutMillis}, exit ${run.code ?? run.signal}\nstderr:\n${run.stderr.slice(-4_000)}`;
 
@@ -123,7 +124,7 @@ describe(`transport chaos around the request timeout (seed ${SEED})`, { concurre
         assert.equal(run.code, 0, `the emitting process exited ${run.code ?? run.signal} (${context})`);
         assert.equal(run.rounds.length, chaos.rounds, `rounds reported (${context})`);
         assert.deepEqual(run.resources, [], `still keeping the process alive after every shutdown (${context})`);
-        assert.ok(run.exitedAfterMillis !== undefined && run.exitedAfterMillis < 2_000, `exited ${run.exitedAfterMillis} ms after its last shutdown`);
+        assert.ok(run.exitedAfterMillis !== undefined && run.exitedAfterMillis < 5_000, `exited ${run.exitedAfterMillis} ms after its last shutdown`);
 
         const storedPerRound = new Map<number, number>();
         for (const id of server.stored) {
