@@ -216,13 +216,14 @@ class GravityEmulator implements Emulator {
   private async _handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (this._console?.handle(request, response) === true) return; // the page, its files and its API
     const generation = this._generation;
-    const url = new URL(request.url ?? '/', 'http://emulator.invalid');
+    const url = parseTarget(request.url);
     const received: ReceivedRequest = {
       seq: ++this._seq,
       receivedAt: Date.now(),
       method: request.method ?? '',
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
+      // A malformed target is kept without its query, which may hold the access token.
+      path: url?.pathname ?? (request.url ?? '').split('?')[0]!,
+      query: url === undefined ? {} : Object.fromEntries(url.searchParams),
       headers: flattenHeaders(request.headers),
       compressed: false,
       rawLength: 0,
@@ -251,6 +252,7 @@ class GravityEmulator implements Emulator {
       if (decoded.ok) received.body = decoded.json;
     }
 
+    if (url === undefined) return this._finish(received, response, generation, badTarget(received.path));
     if (received.path !== COLLECT_PATH) return this._finish(received, response, generation, notFound(received.path));
     if (!isCollect) return this._finish(received, response, generation, methodNotAllowed(received.method));
 
@@ -325,6 +327,19 @@ class GravityEmulator implements Emulator {
     response.writeHead(outcome.status, outcome.headers);
     response.end(outcome.bodyText);
   }
+}
+
+/** The request target as a URL, or `undefined` when it cannot be one (`//`, `http://[::1`): the client's mistake. */
+function parseTarget(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://emulator.invalid');
+  } catch {
+    return undefined;
+  }
+}
+
+function badTarget(target: string): Outcome {
+  return jsonOutcome(400, { error: `malformed request target ${JSON.stringify(target)}; the collect endpoint is POST ${COLLECT_PATH}` });
 }
 
 /** A bug in the emulator answers 500 with the error text rather than crashing the test process. */

@@ -96,12 +96,16 @@ function once(callback: (result: ExportResult) => void): (result: ExportResult) 
   };
 }
 
-/** Resolves `true` when `promise` settles within `millis`, `false` otherwise; its timer never holds the process. */
+/**
+ * Resolves `true` when `promise` settles within `millis`, `false` otherwise. Its timer holds the process while
+ * it waits: the work waited for may be idle on unref'd timers only (a retry's backoff), and a caller awaiting
+ * `forceFlush()` or `shutdown()` (the last line of a script) must not see the process exit under it with its
+ * records neither delivered nor counted.
+ */
 async function within(promise: Promise<unknown>, millis: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const elapsed = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), Math.max(0, millis));
-    timer.unref();
   });
   try {
     return await Promise.race([promise.then(() => true), elapsed]);

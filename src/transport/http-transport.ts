@@ -49,6 +49,20 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }):
   return Buffer.concat(chunks).toString('utf8');
 }
 
+function ignore(): void {}
+
+/**
+ * A response body may be destroyed at any moment after its headers came: by the deadline sweep, by a
+ * shutdown's abort, by undici when the socket fails, or here when it comes after its attempt expired. A destroyed
+ * body emits 'error' (`UND_ERR_ABORTED` when destroyed without a reason), and an 'error' event without a
+ * listener would end the host process. A read in progress gets the error through its own listener; this one
+ * covers the moments when nothing reads the body.
+ */
+function listenForBodyErrors(response: Dispatcher.ResponseData): Dispatcher.ResponseData {
+  response.body.on('error', ignore);
+  return response;
+}
+
 function classify200(text: string): SendResult {
   let parsed: unknown;
   try {
@@ -184,15 +198,17 @@ export function createHttpTransport(config: ResolvedConfig): Transport {
       const attempt: Attempt = { deadlineMillis: Date.now() + timeoutMillis, timedOut: false, expire: undefined, response: undefined };
       attempts.track(attempt);
       try {
-        const sent = pool.request({
-          path,
-          method: 'POST',
-          headers,
-          body: request.body,
-          signal: request.signal,
-          headersTimeout: timeoutMillis,
-          bodyTimeout: timeoutMillis,
-        });
+        const sent = pool
+          .request({
+            path,
+            method: 'POST',
+            headers,
+            body: request.body,
+            signal: request.signal,
+            headersTimeout: timeoutMillis,
+            bodyTimeout: timeoutMillis,
+          })
+          .then(listenForBodyErrors);
         // undici acts on an abort only once a connection is made: while it is still connecting (an address that
         // drops packets), the attempt ends here when it expires, and undici's own connect timeout ends the rest.
         const response = await new Promise<Dispatcher.ResponseData | undefined>((resolve, reject) => {
@@ -200,7 +216,7 @@ export function createHttpTransport(config: ResolvedConfig): Transport {
           sent.then(resolve, reject);
         });
         if (response === undefined) {
-          sent.then((late) => late.body.destroy(), () => undefined);
+          sent.then((late) => late.body.destroy(), ignore);
           throw new GravityTimeoutError(timeoutMillis);
         }
         attempt.response = response;

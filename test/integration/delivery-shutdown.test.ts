@@ -13,6 +13,7 @@ import { exportOnce } from '../helpers/export-once.js';
 import { createTrackRecord } from '../helpers/record-builders.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/shutdown-child.ts', import.meta.url));
+const BACKOFF_CHILD = fileURLToPath(new URL('../helpers/shutdown-backoff-child.ts', import.meta.url));
 
 let emulator: Emulator;
 before(async () => {
@@ -44,6 +45,23 @@ describe('shutdown', () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
+  });
+
+  it('holds the process while a script awaits it and a retry waits out Retry-After on unref\'d timers', async () => {
+    emulator.clear();
+    emulator.enqueueFaults({ kind: 'status', status: 503, retryAfter: 1 });
+    const child = spawn(process.execPath, ['--import', 'tsx', BACKOFF_CHILD, emulator.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const match = /shutdown-resolved (.*)/.exec(stdout);
+    assert.ok(match, `the process exited ${code} before shutdown resolved; stdout: ${stdout}; stderr: ${stderr}`);
+    assert.equal(code, 0);
+    const stats = JSON.parse(match[1]!) as { sent: number; requests: number; buffered: number };
+    assert.deepEqual({ sent: stats.sent, requests: stats.requests, buffered: stats.buffered }, { sent: 1, requests: 2, buffered: 0 });
+    assert.equal(emulator.events().length, 1);
   });
 
   it('is idempotent, and export fails fast afterwards', async () => {
