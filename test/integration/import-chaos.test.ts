@@ -33,7 +33,7 @@ describe(`gravity-otel import under transport chaos (seed ${SEED})`, () => {
       const input = `${lines.join('\n')}\n${lines[0]!.slice(0, 25)}`; // the pipe is cut in the middle of one more line
       const child = spawn(
         process.execPath,
-        ['--unhandled-rejections=strict', '--import', 'tsx', 'src/cli.ts', 'import', fifo, '--url', server.url, '--token', 'chaos-token', '--concurrency', '4'],
+        ['--unhandled-rejections=strict', '--import', 'tsx', 'src/cli/bin.ts', 'import', fifo, '--url', server.url, '--token', 'chaos-token', '--concurrency', '4'],
         {
           env: { ...process.env, GE_TIMEOUT_MILLIS: String(TIMEOUT_MILLIS), GE_EXPORT_DEADLINE_MILLIS: String(6 * TIMEOUT_MILLIS) },
           stdio: ['ignore', 'pipe', 'pipe'],
