@@ -35,3 +35,4 @@ export {
 export { formatGravityDate } from './mapping/values.js';
 export { createGravityLogRecordProcessor, createGravitySpanProcessor, GRAVITY_PROCESSOR_DEFAULTS } from './processors.js';
 export type { GravityProcessorOptions } from './processors.js';
+export type { GravitySpanProcessor } from './trace-types.js';
