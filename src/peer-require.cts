@@ -1,5 +1,5 @@
 /**
- * Loads an optional peer dependency (a trace SDK, `@opentelemetry/api-logs`) only when a feature needs it.
+ * Loads an optional peer dependency (a trace SDK) only when a feature needs it.
  * A CommonJS module in both builds: its `require` resolves from this package's own location, as an `import`
  * of ours would, and works synchronously, as the helpers that return a processor must.
  */
