@@ -8,7 +8,6 @@
  * only so that this file type-checks without a build.
  */
 import { diag, DiagLogLevel } from '@opentelemetry/api';
-import type { Logger } from '@opentelemetry/api-logs';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
@@ -26,6 +25,7 @@ import { createExportPipeline } from '../src/pipeline/export-pipeline.js';
 import { mapLogRecord } from '../src/mapping/map-log-record.js';
 import type { Transport } from '../src/transport/types.js';
 import { VERSION } from '../src/common/version.js';
+import type { Logger } from '../test/helpers/otel-line.js';
 import { createWorkload, generateWorkload, stampEmitTime, toLogRecord, toWireEvent } from './workload.js';
 import type { BenchRecord } from './workload.js';
 

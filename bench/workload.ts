@@ -9,7 +9,7 @@
  * must be arrays carry them as one-element arrays; `unset` and `delete` carry none and are checked by the
  * per-client counts alone.
  */
-import type { LogRecord } from '@opentelemetry/api-logs';
+import type { LogRecord } from '../test/helpers/otel-line.js';
 import { createSeededRandom } from '../src/emulator/faults.js';
 import { toProfileEventName, USER_OPERATIONS } from '../src/mapping/user-operation.js';
 import type { UserOperation } from '../src/mapping/user-operation.js';

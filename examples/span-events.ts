@@ -4,7 +4,7 @@
  *
  *   npm run build && node --import tsx examples/span-events.ts
  */
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { GravitySpanExporter } from 'gravity-otel-exporter';
 import { startEmulator } from 'gravity-otel-exporter/emulator';
 
@@ -12,7 +12,7 @@ const emulator = process.env['GE_SERVER_URL'] ? undefined : await startEmulator(
 const exporter = new GravitySpanExporter(
   emulator ? { url: emulator.url, accessToken: 'demo-token', traceCorrelation: true } : { traceCorrelation: true },
 );
-const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+const provider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter })] });
 const tracer = provider.getTracer('shop');
 
 // A request handler span that knows its user: every event on it is an analytics event for user-42.

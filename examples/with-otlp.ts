@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { GravityLogRecordExporter, GravitySpanExporter } from 'gravity-otel-exporter';
 import { startEmulator } from 'gravity-otel-exporter/emulator';
 
@@ -31,10 +31,10 @@ const gravityOptions = emulator ? { url: emulator.url, accessToken: 'demo-token'
 const spanExporter = new GravitySpanExporter(gravityOptions);
 const logExporter = new GravityLogRecordExporter(gravityOptions);
 
-const tracerProvider = new BasicTracerProvider({
+const tracerProvider = new TracerProvider({
   spanProcessors: [
-    new BatchSpanProcessor(new OTLPTraceExporter({ url: `${otlpOrigin}/v1/traces` })),
-    new BatchSpanProcessor(spanExporter),
+    new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${otlpOrigin}/v1/traces` }) }),
+    new BatchSpanProcessor({ exporter: spanExporter }),
   ],
 });
 const loggerProvider = new LoggerProvider({

@@ -35,3 +35,4 @@ export {
 export { formatGravityDate } from './mapping/values.js';
 export { createGravityLogRecordProcessor, createGravitySpanProcessor, GRAVITY_PROCESSOR_DEFAULTS } from './exporters/processors.js';
 export type { GravityProcessorOptions } from './exporters/processors.js';
+export type { GravitySpanProcessor } from './mapping/trace-types.js';

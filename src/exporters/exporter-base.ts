@@ -11,6 +11,7 @@ import type { GravityExporterStats } from '../observability/stats.js';
  * counters, and the optional self-metrics. Subclasses only adapt their OTel records to the pipeline.
  */
 export abstract class GravityExporterBase {
+  /** @internal Left out of the type declarations, which would otherwise carry the whole pipeline's types. */
   protected readonly _pipeline: ExportPipeline;
   private readonly _unregisterSelfMetrics: () => void;
 

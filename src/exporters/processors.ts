@@ -3,12 +3,14 @@
  * one export at a time) drop most of a burst before it reaches any exporter: the bench (BENCHMARKS.md)
  * measured 47,440 of a 50,000-record burst dropped at the default processor's queue.
  */
+import * as otelApi from '@opentelemetry/api';
 import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { invalidConfiguration } from '../common/errors.js';
+import { GravityConfigurationError, invalidConfiguration } from '../common/errors.js';
 import { GravityLogRecordExporter } from './log-record-exporter.js';
 import type { GravityExporterOptions, GravitySpanExporterOptions } from '../config/options.js';
+import { loadOptionalPeer } from './peer-require.cjs';
 import { GravitySpanExporter } from './span-exporter.js';
+import type { GravitySpanProcessor } from '../mapping/trace-types.js';
 
 /** Settings of the OTel batch processor the helpers build; each field overrides its default. */
 export interface GravityProcessorOptions {
@@ -106,14 +108,51 @@ type AnyBatchLogRecordProcessor = new (exporterOrOptions: object, config?: objec
  * A `BatchSpanProcessor` around a `GravitySpanExporter` (made from the options given, or the exporter given) with the same settings as
  * {@link createGravityLogRecordProcessor} (counted in spans: a span carries all its events).
  * The processor's own `OTEL_BSP_*` env vars do not apply: pass `processorOptions` instead.
+ * The processor comes from the trace SDK installed beside this package, loaded on the first call:
+ * `@opentelemetry/sdk-trace-base` (OpenTelemetry JS 2.x) or `@opentelemetry/sdk-trace` (2.9+ and 3.x).
  *
- * @throws as {@link createGravityLogRecordProcessor}.
+ * @throws as {@link createGravityLogRecordProcessor}, and {@link GravityConfigurationError} naming the package
+ * to install when neither trace SDK is installed.
  */
 export function createGravitySpanProcessor(
   exporter: GravitySpanExporterOptions | GravitySpanExporter = {},
   processorOptions: GravityProcessorOptions = {},
-): BatchSpanProcessor {
+): GravitySpanProcessor {
   const settings = resolveProcessorOptions(processorOptions);
+  const newBatchSpanProcessor = loadBatchSpanProcessor();
   const instance = exporter instanceof GravitySpanExporter ? exporter : new GravitySpanExporter(exporter);
-  return new BatchSpanProcessor(instance, settings);
+  return newBatchSpanProcessor(instance, settings);
+}
+
+type NewBatchSpanProcessor = (exporter: GravitySpanExporter, settings: Required<GravityProcessorOptions>) => GravitySpanProcessor;
+
+interface TraceSdk {
+  readonly BatchSpanProcessor?: new (...args: object[]) => GravitySpanProcessor;
+}
+
+const SDK_TRACE = '@opentelemetry/sdk-trace';
+const SDK_TRACE_BASE = '@opentelemetry/sdk-trace-base';
+let newBatchSpanProcessorOfInstalledSdk: NewBatchSpanProcessor | undefined;
+
+/**
+ * The installed trace SDK's `BatchSpanProcessor`, called the way its package takes it: sdk-trace-base's as
+ * `(exporter, config)`, sdk-trace's with one options object `{ exporter, ...config }`. The SDK of the line the
+ * installed `@opentelemetry/api` belongs to is tried first (sdk-trace from api 1.10 on, whose `logs` is new).
+ */
+function loadBatchSpanProcessor(): NewBatchSpanProcessor {
+  if (newBatchSpanProcessorOfInstalledSdk !== undefined) return newBatchSpanProcessorOfInstalledSdk;
+  const otel3 = 'logs' in otelApi;
+  for (const id of otel3 ? [SDK_TRACE, SDK_TRACE_BASE] : [SDK_TRACE_BASE, SDK_TRACE]) {
+    const Processor = (loadOptionalPeer(id) as TraceSdk | undefined)?.BatchSpanProcessor;
+    if (typeof Processor !== 'function') continue;
+    newBatchSpanProcessorOfInstalledSdk =
+      id === SDK_TRACE_BASE
+        ? (exporter, settings) => new Processor(exporter, settings)
+        : (exporter, settings) => new Processor({ exporter, ...settings });
+    return newBatchSpanProcessorOfInstalledSdk;
+  }
+  throw new GravityConfigurationError(
+    `createGravitySpanProcessor needs an OpenTelemetry trace SDK and found neither ${SDK_TRACE} nor ${SDK_TRACE_BASE}: ` +
+      `install ${otel3 ? `${SDK_TRACE} (OpenTelemetry JS 3.x)` : `${SDK_TRACE_BASE} (OpenTelemetry JS 2.x)`} beside gravity-otel-exporter`,
+  );
 }

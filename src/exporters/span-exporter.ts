@@ -1,11 +1,11 @@
 import type { ExportResult } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { RecordMapper } from '../pipeline/export-pipeline.js';
 import { GravityExporterBase } from './exporter-base.js';
 import { createSpanEventMapper, resolveSpanEventMappingOptions } from '../mapping/map-span-event.js';
 import type { GravitySpanExporterOptions } from '../config/options.js';
 import { createSamplingWatch } from './span-sampling.js';
 import type { SamplingWatch } from './span-sampling.js';
+import type { GravityReadableSpan } from '../mapping/trace-types.js';
 
 /**
  * Sends the span events that carry `ge.*` attributes, or belong to a span carrying `ge.client_id`, to
@@ -19,11 +19,12 @@ import type { SamplingWatch } from './span-sampling.js';
  *
  * @example
  * ```ts
- * import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+ * import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
  * import { GravitySpanExporter } from 'gravity-otel-exporter';
  *
- * const provider = new BasicTracerProvider({
- *   spanProcessors: [new BatchSpanProcessor(new GravitySpanExporter())], // token from GE_ACCESS_TOKEN
+ * // With @opentelemetry/sdk-trace-base (2.x): new BasicTracerProvider(...), new BatchSpanProcessor(exporter)
+ * const provider = new TracerProvider({
+ *   spanProcessors: [new BatchSpanProcessor({ exporter: new GravitySpanExporter() })], // token from GE_ACCESS_TOKEN
  * });
  * const span = provider.getTracer('shop').startSpan('checkout', { attributes: { 'ge.client_id': 'user-42' } });
  * span.addEvent('purchase', { amount: 30 });
@@ -32,8 +33,8 @@ import type { SamplingWatch } from './span-sampling.js';
  * await provider.shutdown();
  * ```
  */
-export class GravitySpanExporter extends GravityExporterBase implements SpanExporter {
-  private readonly _mapSpan: RecordMapper<ReadableSpan>;
+export class GravitySpanExporter extends GravityExporterBase {
+  private readonly _mapSpan: RecordMapper<GravityReadableSpan>;
   private readonly _sampling: SamplingWatch;
 
   constructor(options: GravitySpanExporterOptions = {}) {
@@ -44,7 +45,7 @@ export class GravitySpanExporter extends GravityExporterBase implements SpanExpo
     this._sampling = createSamplingWatch(process.env);
   }
 
-  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+  export(spans: GravityReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     this._sampling.observe(spans);
     this._pipeline.export(spans, this._mapSpan, resultCallback);
   }

@@ -4,10 +4,10 @@
  * exporter, from whichever signal shows first.
  */
 import { TraceFlags } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ATTR_GE_CLIENT_ID } from '../mapping/attributes.js';
 import { createLogger } from '../common/diag.js';
 import { isGravityRecord } from '../mapping/detect.js';
+import type { GravityReadableSpan } from '../mapping/trace-types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -33,7 +33,7 @@ export function describeEnvSampling(env: Env): string | undefined {
   return undefined;
 }
 
-function carriesAnalytics(span: ReadableSpan): boolean {
+function carriesAnalytics(span: GravityReadableSpan): boolean {
   if (span.attributes[ATTR_GE_CLIENT_ID] !== undefined) return true;
   return span.events.some((event) => isGravityRecord(event.attributes));
 }
@@ -43,7 +43,7 @@ function carriesAnalytics(span: ReadableSpan): boolean {
  * (a custom or remote-parent sampler kept the child), or its `ot` trace state carries a sampling
  * threshold (`th`, OTel's consistent probability sampling) other than 0, i.e. a probability below 1.
  */
-export function describeSampledOutEvidence(span: ReadableSpan): string | undefined {
+export function describeSampledOutEvidence(span: GravityReadableSpan): string | undefined {
   const parent = span.parentSpanContext;
   if (parent !== undefined && (parent.traceFlags & TraceFlags.SAMPLED) === 0) {
     return `span "${span.name}" was exported but its parent span ${parent.spanId} was not sampled`;
@@ -58,7 +58,7 @@ export function describeSampledOutEvidence(span: ReadableSpan): string | undefin
 
 /** Watches exported spans (and the env at construction) for sampling that drops analytics. */
 export interface SamplingWatch {
-  observe(spans: readonly ReadableSpan[]): void;
+  observe(spans: readonly GravityReadableSpan[]): void;
 }
 
 /** Checks `env` now, then each exported span until it has warned once. */

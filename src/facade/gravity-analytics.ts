@@ -3,8 +3,6 @@
  * It emits ordinary log records that follow the `ge.*` contract, so they flow through whatever log
  * processors are registered (Gravity's exporter, OTLP, console...).
  */
-import { logs } from '@opentelemetry/api-logs';
-import type { AnyValue, AnyValueMap, Logger, LoggerProvider } from '@opentelemetry/api-logs';
 import {
   ATTR_GE_CLIENT_ID,
   ATTR_GE_CLIENT_IP,
@@ -13,6 +11,7 @@ import {
   ATTR_GE_TIME_FREE,
   ATTR_GE_USER_OP,
 } from '../mapping/attributes.js';
+import { createLogger } from '../common/diag.js';
 import { invalidConfiguration } from '../common/errors.js';
 import { mapRecord, toGravityKey } from '../mapping/map-record.js';
 import type { PropertySource } from '../mapping/map-record.js';
@@ -22,6 +21,8 @@ import type { OperationValueRule, UserOperation } from '../mapping/user-operatio
 import { normaliseValue, snapshotValue } from '../mapping/values.js';
 import type { GravityProperties } from '../mapping/wire-types.js';
 import { checkTrackProperties, EAGER_MAPPING_CONTEXT, isPropertyMap } from '../mapping/eager-check.js';
+import { registeredGlobalLoggerProvider } from './otel-logs.js';
+import type { AnyValue, AnyValueMap, Logger, LoggerProvider } from './otel-logs.js';
 import { invalidArgument, toValidationError } from './validate.js';
 
 /** Name of the logger the facade emits through (when no `logger` is given). */
@@ -44,12 +45,14 @@ export type AnalyticsProperties = { readonly [key: string]: AnalyticsValue | und
 export interface GravityAnalyticsOptions {
   /**
    * Logger to emit through. `flush()`/`close()` then act on `loggerProvider` if given, and do nothing otherwise.
-   * @default the global provider's `logs.getLogger('gravity-otel-exporter')`
+   * @default a logger of the global provider (`logs.getLogger('gravity-otel-exporter')`), see `loggerProvider`
    */
   logger?: Logger;
   /**
    * Provider to take the logger from, and to flush (`forceFlush`) and close (`shutdown`).
-   * @default the global logger provider (`logs.getLoggerProvider()`)
+   * @default the global logger provider, registered through `@opentelemetry/api`'s `logs` (OpenTelemetry JS
+   * 3.x, e.g. by NodeSDK) or `@opentelemetry/api-logs` (2.x), also when registered after construction. While
+   * none is, calls are validated and dropped, and the first one says so once (stderr and `diag`).
    */
   loggerProvider?: LoggerProvider;
   /** Initial static super properties (see `setSuperProperties`). */
@@ -96,7 +99,8 @@ const EMPTY_SOURCES: readonly PropertySource[] = Object.freeze([]);
  * ```
  */
 export class GravityAnalytics {
-  private readonly _logger: Logger;
+  /** `undefined` until a global provider is registered, when the facade uses the global one. */
+  private _logger: Logger | undefined;
   private readonly _provider: FlushableProvider | undefined;
   private readonly _usesGlobalProvider: boolean;
   private readonly _dynamicSuperProperties: (() => AnalyticsProperties) | undefined;
@@ -116,7 +120,7 @@ export class GravityAnalytics {
     }
     this._provider = loggerProvider as FlushableProvider | undefined;
     this._usesGlobalProvider = logger === undefined && loggerProvider === undefined;
-    this._logger = logger ?? (loggerProvider ?? logs).getLogger(GRAVITY_ANALYTICS_LOGGER_NAME);
+    this._logger = logger ?? (loggerProvider ?? registeredGlobalLoggerProvider())?.getLogger(GRAVITY_ANALYTICS_LOGGER_NAME);
     this._dynamicSuperProperties = dynamicSuperProperties;
     if (superProperties !== undefined) this.setSuperProperties(superProperties);
   }
@@ -235,7 +239,18 @@ export class GravityAnalytics {
 
   private _flushTarget(): FlushableProvider | undefined {
     if (this._provider !== undefined) return this._provider;
-    return this._usesGlobalProvider ? (logs.getLoggerProvider() as FlushableProvider) : undefined;
+    return this._usesGlobalProvider ? (registeredGlobalLoggerProvider() as FlushableProvider | undefined) : undefined;
+  }
+
+  /** The global provider's logger once one is registered; until then `undefined`, reported once. */
+  private _globalLogger(): Logger | undefined {
+    const provider = this._usesGlobalProvider ? registeredGlobalLoggerProvider() : undefined;
+    if (provider === undefined) {
+      reportNowhereToSend();
+      return undefined;
+    }
+    this._logger = provider.getLogger(GRAVITY_ANALYTICS_LOGGER_NAME);
+    return this._logger;
   }
 
   private _emitOperation(
@@ -276,7 +291,7 @@ export class GravityAnalytics {
     }
     const fastBody = cleanBody(op, clientId, eventName, sources, options);
     if (fastBody !== NOT_CLEAN) {
-      this._logger.emit({
+      (this._logger ?? this._globalLogger())?.emit({
         eventName,
         timestamp: [Math.floor(timeMillis / 1000), (timeMillis % 1000) * 1e6],
         attributes,
@@ -301,13 +316,30 @@ export class GravityAnalytics {
     else if (op === 'unset') body = Object.keys(event.properties);
     else if (op === 'delete') body = undefined;
     else body = event.properties as AnyValueMap;
-    this._logger.emit({
+    (this._logger ?? this._globalLogger())?.emit({
       eventName: event.type === 'track' ? event.event : undefined,
       timestamp: [Math.floor(timeMillis / 1000), (timeMillis % 1000) * 1e6],
       attributes,
       body,
     });
   }
+}
+
+let reportedNowhereToSend = false;
+
+/**
+ * Says once per process, on stderr and through `diag`, that facade calls are dropped for want of a provider:
+ * without it, a setup that forgot to register one would lose every event without a word.
+ */
+function reportNowhereToSend(): void {
+  if (reportedNowhereToSend) return;
+  reportedNowhereToSend = true;
+  const message =
+    'GravityAnalytics has nowhere to send: no logger or loggerProvider was given and no global OpenTelemetry ' +
+    'logger provider is registered, so its records are dropped until one is (start NodeSDK or call ' +
+    'logs.setGlobalLoggerProvider() first, or pass { loggerProvider })';
+  createLogger('facade').warn(message);
+  process.stderr.write(`gravity-otel-exporter: ${message}\n`);
 }
 
 /** {@link cleanBody}'s answer when the call needs the mapping (to normalise a value, or to name an error). */

@@ -3,7 +3,6 @@
  * attributes; `ge.client_id`, `ge.client_ip`, `ge.client_ua` and `ge.time_free` inherit from the span).
  * Azure Monitor's `spanEventsToEnvelopes` is the model: the span is context, its events are the records.
  */
-import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import {
   ATTR_GE_CLIENT_ID,
   ATTR_GE_CLIENT_IP,
@@ -18,6 +17,7 @@ import { GRAVITY_KEY_PATTERN } from './rules.js';
 import { isValidGravityKey } from './keys.js';
 import { mapRecord, toGravityKey } from './map-record.js';
 import type { MapResult, MappingContext, PropertySource } from './map-record.js';
+import type { GravityReadableSpan, GravitySpanEvent } from './trace-types.js';
 
 /** Property key of the trace id added by `traceCorrelation` (32 lower-case hex characters). */
 export const TRACE_ID_PROPERTY = 'trace_id';
@@ -78,7 +78,7 @@ export function resolveSpanEventMappingOptions(options: {
  */
 export function createSpanEventMapper(
   options: SpanEventMappingOptions,
-): (span: ReadableSpan, ctx: MappingContext) => SpanEventResults {
+): (span: GravityReadableSpan, ctx: MappingContext) => SpanEventResults {
   return (span, ctx) => {
     const events = span.events;
     if (events.length === 0) return NO_EVENTS;
@@ -101,7 +101,7 @@ export function createSpanEventMapper(
 }
 
 /** Property sources taken from the span, lowest priority first: correlation ids, then copied attributes. */
-function spanSources(span: ReadableSpan, spanAttributes: Attributes, options: SpanEventMappingOptions): PropertySource[] {
+function spanSources(span: GravityReadableSpan, spanAttributes: Attributes, options: SpanEventMappingOptions): PropertySource[] {
   const sources: PropertySource[] = [];
   if (options.traceCorrelation) {
     const { traceId, spanId } = span.spanContext();
@@ -118,7 +118,7 @@ function spanSources(span: ReadableSpan, spanAttributes: Attributes, options: Sp
 }
 
 function mapSpanEvent(
-  event: TimedEvent,
+  event: GravitySpanEvent,
   eventAttributes: Attributes,
   spanAttributes: Attributes,
   spanSourcesForEvent: readonly PropertySource[],

@@ -4,7 +4,7 @@ import type { CollectResponse } from '../mapping/wire-types.js';
 
 export interface SendRequest {
   /** Body bytes (gzip when `compressed`). */
-  readonly body: Buffer;
+  readonly body: Uint8Array;
   readonly compressed: boolean;
   /** Records in the body, for `GE-Integration-Count`. */
   readonly recordCount: number;

@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AnyValueMap, LogAttributes, LogRecord } from '@opentelemetry/api-logs';
 import type { CollectPayload, GravityEvent } from '../../src/mapping/wire-types.js';
 import { VERSION } from '../../src/common/version.js';
 import { startExporterHarness } from '../helpers/exporter-harness.js';
 import type { ExporterHarness } from '../helpers/exporter-harness.js';
 import { loadPythonDebugPayloads, loadScenarioCalls } from '../helpers/golden-fixtures.js';
 import type { ScenarioCall } from '../helpers/golden-fixtures.js';
+import type { AnyValueMap, LogAttributes, LogRecord } from '../helpers/otel-line.js';
 
 const scenario = { calls: loadScenarioCalls() };
 const pythonDebug = loadPythonDebugPayloads();

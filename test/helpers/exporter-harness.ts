@@ -2,12 +2,12 @@
  * The real pipeline under test: `LoggerProvider` + `BatchLogRecordProcessor` + `GravityLogRecordExporter`
  * pointed at a local emulator on 127.0.0.1 port 0.
  */
-import type { Logger } from '@opentelemetry/api-logs';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator, EmulatorOptions } from '../../src/emulator/index.js';
 import { GravityLogRecordExporter } from '../../src/index.js';
 import type { GravityExporterOptions } from '../../src/index.js';
+import type { Logger } from './otel-line.js';
 
 /** Access token the harness configures unless the test gives one. */
 export const TEST_ACCESS_TOKEN = 'harness-test-token';

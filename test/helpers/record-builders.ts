@@ -4,11 +4,11 @@
  * what `BatchLogRecordProcessor` hands to an exporter.
  */
 import type { TimeInput } from '@opentelemetry/api';
-import type { LogAttributes, LogBody, LogRecord } from '@opentelemetry/api-logs';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
-import type { LogRecordProcessor, ReadableLogRecord, SdkLogRecord } from '@opentelemetry/sdk-logs';
+import type { LogRecordProcessor, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { MappingContext } from '../../src/mapping/map-record.js';
 import { VERSION } from '../../src/common/version.js';
+import type { LogAttributes, LogBody, LogRecord, SdkLogRecord } from './otel-line.js';
 
 /** What a test log record is made of; everything is optional. */
 export interface TestLogRecordInit {

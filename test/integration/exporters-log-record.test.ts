@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import type { LogRecord } from '@opentelemetry/api-logs';
 import { ExportResultCode } from '@opentelemetry/core';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
@@ -13,6 +12,7 @@ import type { DiagCapture } from '../helpers/diag-capture.js';
 import { exportOnce } from '../helpers/export-once.js';
 import { startExporterHarness, TEST_ACCESS_TOKEN } from '../helpers/exporter-harness.js';
 import type { ExporterHarness } from '../helpers/exporter-harness.js';
+import type { LogRecord } from '../helpers/otel-line.js';
 import { createTestLogRecord, createTrackRecord } from '../helpers/record-builders.js';
 
 const COLLECT_PATH = '/event_center/api/v1/event/collect/';

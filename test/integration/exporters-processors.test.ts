@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import {
@@ -14,6 +13,7 @@ import {
   GRAVITY_PROCESSOR_DEFAULTS,
   GravityLogRecordExporter,
 } from '../../src/index.js';
+import { TracerProvider } from '../helpers/otel-line.js';
 
 describe('Gravity batch processor helpers', () => {
   let emulator: Emulator;
@@ -49,7 +49,7 @@ describe('Gravity batch processor helpers', () => {
   });
 
   it('the span helper sends span events of a span carrying ge.client_id', async () => {
-    const provider = new BasicTracerProvider({ spanProcessors: [createGravitySpanProcessor({ url: emulator.url, accessToken: 't' })] });
+    const provider = new TracerProvider({ spanProcessors: [createGravitySpanProcessor({ url: emulator.url, accessToken: 't' })] });
     const span = provider.getTracer('shop').startSpan('checkout', { attributes: { 'ge.client_id': 'user-7' } });
     span.addEvent('purchase', { amount: 30 });
     span.end();

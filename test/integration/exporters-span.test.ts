@@ -1,23 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { diag, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-} from '@opentelemetry/sdk-trace-base';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { AcceptedEvent, Emulator } from '../../src/emulator/index.js';
 import { GravitySpanExporter } from '../../src/index.js';
 import type { GravitySpanExporterOptions } from '../../src/index.js';
 import { captureDiag } from '../helpers/diag-capture.js';
+import { AlwaysOnSampler, createBatchSpanProcessor, ParentBasedSampler, TracerProvider } from '../helpers/otel-line.js';
+import type { SpanExporter } from '../helpers/otel-line.js';
 
-describe('GravitySpanExporter through BasicTracerProvider and BatchSpanProcessor', () => {
+describe('GravitySpanExporter through the tracer provider and BatchSpanProcessor of the installed trace SDK', () => {
   let emulator: Emulator;
   let exporter: GravitySpanExporter;
-  let provider: BasicTracerProvider;
+  let provider: TracerProvider;
 
   /** Most `export()` calls the processor had running at once. */
   let maxConcurrentExports = 0;
@@ -38,9 +33,9 @@ describe('GravitySpanExporter through BasicTracerProvider and BatchSpanProcessor
       forceFlush: () => exporter.forceFlush(),
       shutdown: () => exporter.shutdown(),
     };
-    provider = new BasicTracerProvider({
+    provider = new TracerProvider({
       sampler,
-      spanProcessors: [new BatchSpanProcessor(observed, { scheduledDelayMillis: 60_000, maxQueueSize: 4096, maxExportBatchSize: 50 })],
+      spanProcessors: [createBatchSpanProcessor(observed, { scheduledDelayMillis: 60_000, maxQueueSize: 4096, maxExportBatchSize: 50 })],
     });
   }
 

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { DataPoint } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { GravityLogRecordExporter, GravitySpanExporter } from '../../src/index.js';
 import { exportOnce } from '../helpers/export-once.js';
 import { createTrackRecord } from '../helpers/record-builders.js';
 import { startExporterHarness } from '../helpers/exporter-harness.js';
 import type { ExporterHarness } from '../helpers/exporter-harness.js';
+import { createBatchSpanProcessor, TracerProvider } from '../helpers/otel-line.js';
 
 /** A reader that collects only when asked. */
 class PullReader extends MetricReader {
@@ -79,7 +79,7 @@ describe('self-metrics', () => {
     const meterProvider = new MeterProvider({ readers: [reader] });
     harness = await startExporterHarness();
     const exporter = new GravitySpanExporter({ url: harness.emulator.url, accessToken: 'span-token-1234', meterProvider });
-    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+    const tracerProvider = new TracerProvider({ spanProcessors: [createBatchSpanProcessor(exporter)] });
 
     const span = tracerProvider.getTracer('t').startSpan('s', { attributes: { 'ge.client_id': 'u1' } });
     span.addEvent('clicked');

@@ -61,7 +61,8 @@ before(async () => {
     await run(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, timeout: 120_000 });
   }
   consumer = mkdtempSync(path.join(tmpdir(), 'gravity-consumer-'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', consumer], { cwd: repoRoot, timeout: 60_000 });
+  // --ignore-scripts: prepack would rebuild dist/ under the tests running beside this file.
+  const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', consumer], { cwd: repoRoot, timeout: 60_000 });
   const [{ filename }] = JSON.parse(stdout) as Array<{ filename: string }>;
   const installed = path.join(consumer, 'node_modules', 'gravity-otel-exporter');
   mkdirSync(installed, { recursive: true });
@@ -88,7 +89,7 @@ async function runConsumer(file: string, client: string): Promise<{ entry: strin
 
 describe('package', () => {
   it('npm pack holds dist code, ESM and CJS types, README and LICENSE, and no tests or sources', async () => {
-    const { stdout } = await run('npm', ['pack', '--dry-run', '--json'], { cwd: repoRoot, timeout: 60_000 });
+    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--dry-run', '--json'], { cwd: repoRoot, timeout: 60_000 });
     const files = (JSON.parse(stdout) as Array<{ files: PackedFile[] }>)[0]!.files.map((f) => f.path);
 
     for (const expected of [

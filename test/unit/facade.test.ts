@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { logs } from '@opentelemetry/api-logs';
 import type { LoggerProvider, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { formatGravityDate, GravityAnalytics, GravityExportError, GravityValidationError } from '../../src/index.js';
 import { mapLogRecord } from '../../src/mapping/map-log-record.js';
 import { createFacadeOverMemory } from '../helpers/facade-memory.js';
 import type { FacadeOverMemory } from '../helpers/facade-memory.js';
+import { globalLogs, OTEL_LINE } from '../helpers/otel-line.js';
 import { createMappingContext } from '../helpers/record-builders.js';
 
 let facade: FacadeOverMemory;
@@ -290,16 +290,16 @@ describe('GravityAnalytics flush and close', () => {
     assert.deepEqual([flushed, shutdown], [1, 1]);
   });
 
-  it('uses the global logger provider by default, even when registered after construction', async () => {
+  it(`uses the global logger provider by default (OpenTelemetry JS ${OTEL_LINE}.x's), even when registered after construction`, async () => {
     const facade = new GravityAnalytics();
-    logs.setGlobalLoggerProvider(provider);
+    globalLogs.setGlobalLoggerProvider(provider);
     try {
       facade.track('u', 'late_registration');
       await facade.flush();
       assert.equal(only().eventName, 'late_registration');
       assert.equal(only().instrumentationScope.name, 'gravity-otel-exporter');
     } finally {
-      logs.disable();
+      globalLogs.disable();
     }
   });
 });

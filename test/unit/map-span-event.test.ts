@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TraceFlags } from '@opentelemetry/api';
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
 import {
   createSpanEventMapper,
   resolveSpanEventMappingOptions,

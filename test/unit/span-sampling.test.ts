@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createTraceState, TraceFlags } from '@opentelemetry/api';
 import type { SpanContext } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { describeEnvSampling, describeSampledOutEvidence } from '../../src/exporters/span-sampling.js';
 
 function createTestSpan(fields: { parentSpanContext?: SpanContext; traceState?: string }): ReadableSpan {

@@ -7,7 +7,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
-import { createNoopLogger } from '@opentelemetry/api-logs';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { GravityValidationError } from '../../common/errors.js';
 import { GravityAnalytics } from '../../facade/gravity-analytics.js';
@@ -118,7 +117,8 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
   let provider: LoggerProvider | undefined;
   let ge: GravityAnalytics;
   if (dryRun) {
-    ge = new GravityAnalytics({ logger: createNoopLogger() });
+    // Validates every line through the facade and emits nowhere.
+    ge = new GravityAnalytics({ logger: { emit: () => undefined } });
   } else {
     exporter = new GravityLogRecordExporter({
       ...(options.url !== undefined && { url: options.url }),
