@@ -32,6 +32,7 @@ export {
   GravityTimeoutError,
   GravityValidationError,
 } from './common/errors.js';
+export type { ConfigurationProblem } from './common/errors.js';
 export { formatGravityDate } from './mapping/values.js';
 export { createGravityLogRecordProcessor, createGravitySpanProcessor, GRAVITY_PROCESSOR_DEFAULTS } from './exporters/processors.js';
 export type { GravityProcessorOptions } from './exporters/processors.js';

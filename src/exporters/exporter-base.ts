@@ -1,5 +1,5 @@
 import { resolveConfig } from '../config/resolve-config.js';
-import { invalidConfiguration } from '../common/errors.js';
+import { configurationError } from '../common/errors.js';
 import { createExportPipeline } from '../pipeline/export-pipeline.js';
 import type { ExportPipeline } from '../pipeline/export-pipeline.js';
 import { registerSelfMetrics } from '../observability/self-metrics.js';
@@ -19,7 +19,7 @@ export abstract class GravityExporterBase {
     const { meterProvider } = options;
     // Checked before the pipeline exists: a throwing constructor must leave nothing open (spool lock, pool).
     if (meterProvider !== undefined && typeof (meterProvider as { getMeter?: unknown } | null)?.getMeter !== 'function') {
-      throw new TypeError(invalidConfiguration('meterProvider', 'an OTel MeterProvider (with getMeter)', meterProvider === null ? 'null' : typeof meterProvider));
+      throw configurationError('type', 'meterProvider', 'an OTel MeterProvider (with getMeter)', meterProvider === null ? 'null' : typeof meterProvider);
     }
     this._unregisterSelfMetrics = registerSelfMetrics(meterProvider, signal, () => this._pipeline.getStats());
     this._pipeline = createExportPipeline(config);

@@ -13,7 +13,7 @@ import {
   ATTR_GE_TIME_FREE,
   ATTR_GE_USER_OP,
 } from '../mapping/attributes.js';
-import { invalidConfiguration } from '../common/errors.js';
+import { configurationError } from '../common/errors.js';
 import { mapRecord, toGravityKey } from '../mapping/map-record.js';
 import type { PropertySource } from '../mapping/map-record.js';
 import { isValidGravityKey } from '../mapping/keys.js';
@@ -106,13 +106,13 @@ export class GravityAnalytics {
   constructor(options: GravityAnalyticsOptions = {}) {
     const { logger, loggerProvider, dynamicSuperProperties, superProperties } = options;
     if (logger !== undefined && typeof (logger as Partial<Logger>).emit !== 'function') {
-      throw new TypeError(invalidConfiguration('logger', 'an OTel Logger', 'no emit method'));
+      throw configurationError('type', 'logger', 'an OTel Logger', 'no emit method');
     }
     if (loggerProvider !== undefined && typeof (loggerProvider as Partial<LoggerProvider>).getLogger !== 'function') {
-      throw new TypeError(invalidConfiguration('loggerProvider', 'an OTel LoggerProvider', 'no getLogger method'));
+      throw configurationError('type', 'loggerProvider', 'an OTel LoggerProvider', 'no getLogger method');
     }
     if (dynamicSuperProperties !== undefined && typeof dynamicSuperProperties !== 'function') {
-      throw new TypeError(invalidConfiguration('dynamicSuperProperties', 'a function', typeof dynamicSuperProperties));
+      throw configurationError('type', 'dynamicSuperProperties', 'a function', typeof dynamicSuperProperties);
     }
     this._provider = loggerProvider as FlushableProvider | undefined;
     this._usesGlobalProvider = logger === undefined && loggerProvider === undefined;

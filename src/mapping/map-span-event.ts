@@ -12,7 +12,7 @@ import {
   ATTR_GE_USER_OP,
   GE_ATTRIBUTE_PREFIX,
 } from './attributes.js';
-import { invalidConfiguration } from '../common/errors.js';
+import { configurationError } from '../common/errors.js';
 import { hrTimeToMillis, isGravityRecord } from './detect.js';
 import { GRAVITY_KEY_PATTERN } from './rules.js';
 import { isValidGravityKey } from './keys.js';
@@ -48,26 +48,24 @@ type Attributes = Readonly<Record<string, unknown>>;
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
 
-/** Validates the span options given in code; throws `TypeError` on a bad value (style guide §2.4). */
+/** Validates the span options given in code; throws `GravityConfigurationError` (a `TypeError`) on a bad value. */
 export function resolveSpanEventMappingOptions(options: {
   traceCorrelation?: boolean;
   copySpanAttributes?: readonly string[];
 }): SpanEventMappingOptions {
   const { traceCorrelation = false, copySpanAttributes = [] } = options;
   if (typeof traceCorrelation !== 'boolean') {
-    throw new TypeError(invalidConfiguration('traceCorrelation', 'a boolean', traceCorrelation));
+    throw configurationError('type', 'traceCorrelation', 'a boolean', traceCorrelation);
   }
   if (!Array.isArray(copySpanAttributes) || copySpanAttributes.some((key) => typeof key !== 'string' || key === '')) {
-    throw new TypeError(invalidConfiguration('copySpanAttributes', 'an array of attribute keys', copySpanAttributes));
+    throw configurationError('type', 'copySpanAttributes', 'an array of attribute keys', copySpanAttributes);
   }
   // ge.* attributes never become properties, so copying them would do nothing.
   const keys = [...new Set(copySpanAttributes)].filter((key) => !key.startsWith(GE_ATTRIBUTE_PREFIX));
   // A key that cannot be a Gravity key would get every track event of every span carrying it rejected.
   const unfit = keys.find((key) => !isValidGravityKey(toGravityKey(key)));
   if (unfit !== undefined) {
-    throw new TypeError(
-      invalidConfiguration('copySpanAttributes', `attribute keys that fit ${GRAVITY_KEY_PATTERN} once dots become underscores`, unfit),
-    );
+    throw configurationError('type', 'copySpanAttributes', `attribute keys that fit ${GRAVITY_KEY_PATTERN} once dots become underscores`, unfit);
   }
   return Object.freeze({ traceCorrelation, copySpanAttributes: Object.freeze(keys) });
 }

@@ -25,9 +25,23 @@ export function registerSecret(secret: string): void {
   for (const form of forms) if (form.length >= secret.length) secrets.add(form);
 }
 
-/** Removes `access_token=` query values and every registered secret from `text`. */
+/**
+ * An `access_token=` query value, up to the next separator. Punctuation that ends a sentence or closes a
+ * bracket is given back to the text (`(actual: …?access_token=x)`), and a value made only of dots is prose
+ * (`put access_token=... in the url`), not a token.
+ */
+const TOKEN_QUERY_VALUE = /(access_token=)(?!\[REDACTED\])([^&#\s"'<>]*)/gi;
+const TRAILING_PUNCTUATION = /[.,;:!?)]+$/;
+
+function redactQueryValue(match: string, name: string, value: string): string {
+  const tail = TRAILING_PUNCTUATION.exec(value)?.[0] ?? '';
+  const token = value.slice(0, value.length - tail.length);
+  return token === '' || /^[.…]+$/.test(token) ? match : `${name}${REDACTED}${tail}`;
+}
+
+/** Removes `access_token=` query values and every registered secret from `text`; the rest stays as written. */
 export function redact(text: string): string {
-  let result = text.replace(/(access_token=)[^&#\s"'<>]*/gi, `$1${REDACTED}`);
+  let result = text.replace(TOKEN_QUERY_VALUE, redactQueryValue);
   for (const secret of secrets) if (result.includes(secret)) result = result.split(secret).join(REDACTED);
   return result;
 }
