@@ -10,6 +10,7 @@ export type {
 export type { GravitySpanExporterOptions } from './config/options.js';
 export type { GravityExporterOptions, GravityCompression } from './config/options.js';
 export type { GravityExporterStats } from './observability/stats.js';
+export type { GravityDiagnostics } from './observability/diag.js';
 export type { RejectionCode } from './mapping/map-record.js';
 export type { UserOperation } from './mapping/user-operation.js';
 export {

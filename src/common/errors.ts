@@ -140,6 +140,18 @@ export class GravityShutdownError extends GravityExportError {
   }
 }
 
+/**
+ * A short, stable key of why a delivery failed, for rate-limiting reports and counting causes: `http_404`,
+ * `code_1` (the service's `code`), `network_ECONNREFUSED`, `GRAVITY_TIMEOUT`, or the error's `code`.
+ */
+export function causeOf(error: unknown): string {
+  if (error instanceof GravityHttpError) return `http_${error.status}`;
+  if (error instanceof GravityRejectedError) return `code_${error.serviceCode}`;
+  if (error instanceof GravityNetworkError) return `network_${error.networkCode ?? 'unknown'}`;
+  if (error instanceof GravityExportError) return error.code;
+  return 'error';
+}
+
 /** Normalises any thrown value into an `Error`. */
 export function asError(value: unknown): Error {
   if (value instanceof Error) return value;

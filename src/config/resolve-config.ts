@@ -1,6 +1,7 @@
 /** Resolves options, env and defaults into one frozen configuration (style guide §2.4). */
 import { COLLECT_PATH, MAX_RECORDS_PER_REQUEST } from '../mapping/rules.js';
-import { createLogger, registerSecret } from '../observability/diag.js';
+import { createLogger, DIAGNOSTICS_ENV_VALUES, isGravityDiagnostics, registerSecret } from '../observability/diag.js';
+import type { GravityDiagnostics } from '../observability/diag.js';
 import { configurationError, invalidConfiguration, missingConfiguration } from '../common/errors.js';
 import { checkTrackProperties, isPropertyMap } from '../mapping/eager-check.js';
 import { snapshotValue } from '../mapping/values.js';
@@ -63,11 +64,14 @@ export interface ResolvedConfig {
   readonly superProperties: Readonly<Record<string, unknown>> | undefined;
   /** Called per track record at mapping time. */
   readonly dynamicSuperProperties: (() => Record<string, unknown>) | undefined;
+  /** Where warnings go while no OTel diag logger is registered. */
+  readonly diagnostics: GravityDiagnostics;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const log = createLogger('config');
+/** The logger of the resolution under way (it is synchronous): env warnings go to that exporter's sink. */
+let log = createLogger('config');
 
 
 function envValue(env: Env, name: string): string | undefined {
@@ -200,6 +204,18 @@ function urlRule(raw: unknown): string {
   return guess === undefined ? rule : `${rule}, such as http://${describeUrlForError(raw.trim())}`;
 }
 
+function diagnostics(fromCode: GravityDiagnostics | undefined, env: Env): GravityDiagnostics {
+  const rule = `${DIAGNOSTICS_ENV_VALUES.map((value) => `"${value}"`).join(', ')} or a function`;
+  if (fromCode !== undefined) {
+    if (!isGravityDiagnostics(fromCode)) throw configurationError('type', 'diagnostics', rule, fromCode);
+    return fromCode;
+  }
+  const raw = envValue(env, 'GE_DIAGNOSTICS')?.toLowerCase();
+  if (raw === undefined || isGravityDiagnostics(raw)) return raw ?? 'stderr';
+  log.warn(`${invalidConfiguration('GE_DIAGNOSTICS', DIAGNOSTICS_ENV_VALUES.join(', '), raw)}; using stderr`);
+  return 'stderr';
+}
+
 function optionalPath(name: string, envName: string, fromCode: string | undefined, env: Env): string | undefined {
   if (fromCode !== undefined) {
     if (typeof fromCode !== 'string' || fromCode.trim() === '') throw configurationError('type', name, 'a non-empty path', fromCode);
@@ -227,6 +243,8 @@ function retryOptions(options: GravityExporterOptions): ResolvedConfig['retry'] 
  * code, and on a bad `GE_SERVER_URL` or `GE_DEBUG` (where the data goes); warns on other bad env values.
  */
 export function resolveConfig(options: GravityExporterOptions = {}, env: Env = process.env): ResolvedConfig {
+  const diagnosticsSink = diagnostics(options.diagnostics, env);
+  log = createLogger('config', diagnosticsSink);
   const { endpoint, accessToken } = endpointAndToken(options, env);
   const debug = boolean('debug', 'GE_DEBUG', options.debug, env, DEFAULTS.debug);
   return Object.freeze({
@@ -276,6 +294,7 @@ export function resolveConfig(options: GravityExporterOptions = {}, env: Env = p
     ),
     spoolDir: optionalPath('spoolDir', 'GE_SPOOL_DIR', options.spoolDir, env),
     ...superPropertyOptions(options),
+    diagnostics: diagnosticsSink,
   });
 }
 

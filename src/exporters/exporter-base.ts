@@ -5,6 +5,7 @@ import type { ExportPipeline } from '../pipeline/export-pipeline.js';
 import { registerSelfMetrics } from '../observability/self-metrics.js';
 import type { GravityExporterOptions } from '../config/options.js';
 import type { GravityExporterStats } from '../observability/stats.js';
+import type { GravityDiagnostics } from '../observability/diag.js';
 
 /**
  * What both exporters share: one export pipeline built from the resolved options, its flush, shutdown and
@@ -12,6 +13,8 @@ import type { GravityExporterStats } from '../observability/stats.js';
  */
 export abstract class GravityExporterBase {
   protected readonly _pipeline: ExportPipeline;
+  /** Where this exporter's warnings go while no OTel diag logger is registered. */
+  protected readonly _diagnostics: GravityDiagnostics;
   private readonly _unregisterSelfMetrics: () => void;
 
   protected constructor(options: GravityExporterOptions, signal: 'logs' | 'spans') {
@@ -23,6 +26,7 @@ export abstract class GravityExporterBase {
     }
     this._unregisterSelfMetrics = registerSelfMetrics(meterProvider, signal, () => this._pipeline.getStats());
     this._pipeline = createExportPipeline(config);
+    this._diagnostics = config.diagnostics;
   }
 
   /**

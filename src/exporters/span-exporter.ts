@@ -42,7 +42,7 @@ export class GravitySpanExporter extends GravityExporterBase implements SpanExpo
     const mapSpan = createSpanEventMapper(resolveSpanEventMappingOptions(options));
     super(options, 'spans');
     this._mapSpan = mapSpan;
-    this._sampling = createSamplingWatch(process.env);
+    this._sampling = createSamplingWatch(process.env, this._diagnostics);
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {

@@ -72,6 +72,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     dir: options.dir,
     maxBytes: checkPositiveInteger('spool maxBytes', options.maxBytes, DEFAULT_SPOOL_MAX_BYTES),
     segmentBytes: checkPositiveInteger('spool segmentBytes', options.segmentBytes, DEFAULT_SPOOL_SEGMENT_BYTES),
+    diagnostics: options.diagnostics,
   });
   try {
     await spool.init();

@@ -171,6 +171,7 @@ describe('resolveConfig: bad env values warn and fall back', () => {
     ['GE_TIMEOUT_MILLIS', '10s', (c) => assert.equal(c.timeoutMillis, DEFAULTS.timeoutMillis)],
     ['GE_TIMEOUT_MILLIS', '0', (c) => assert.equal(c.timeoutMillis, DEFAULTS.timeoutMillis)],
     ['GE_MAX_CONCURRENT_REQUESTS', '-3', (c) => assert.equal(c.maxConcurrentRequests, DEFAULTS.maxConcurrentRequests)],
+    ['GE_DIAGNOSTICS', 'loud', (c) => assert.equal(c.diagnostics, 'stderr')],
   ];
   for (const [name, value, check] of bad) {
     test(`${name}=${JSON.stringify(value)} warns "Configuration: ${name} is invalid" and uses the default`, () => {
