@@ -28,7 +28,7 @@ export interface GravityExporterOptions {
   compression?: GravityCompression;
   /**
    * Debug mode: `Turbo-Debug-Mode: 1`, one record per request, uncompressed, strict validation
-   * (string ≤ 2048 bytes, lists ≤ 500, the service's time window, unknown `ge.*` keys). Not for production.
+   * (string ≤ 2048 bytes, lists ≤ 500, the service's time window). Not for production.
    * Env: `GE_DEBUG` (`true`/`false`).
    * @default false
    */

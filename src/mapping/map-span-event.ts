@@ -13,7 +13,7 @@ import {
   GE_ATTRIBUTE_PREFIX,
 } from './attributes.js';
 import { configurationError } from '../common/errors.js';
-import { hrTimeToMillis, isGravityRecord } from './detect.js';
+import { findUnknownGeKey, hrTimeToMillis, isGravityRecord } from './detect.js';
 import { GRAVITY_KEY_PATTERN } from './rules.js';
 import { isValidGravityKey } from './keys.js';
 import { mapRecord, toGravityKey } from './map-record.js';
@@ -81,13 +81,15 @@ export function createSpanEventMapper(
     const events = span.events;
     if (events.length === 0) return NO_EVENTS;
     const spanAttributes = span.attributes as Attributes;
-    const spanHasClientId = spanAttributes[ATTR_GE_CLIENT_ID] !== undefined;
+    // A span key that is not part of the contract (`ge.clientid`) makes every event of the span a record, as
+    // `ge.client_id` would: each is rejected naming the typo instead of being ignored without a word.
+    const spanMakesRecords = spanAttributes[ATTR_GE_CLIENT_ID] !== undefined || findUnknownGeKey(spanAttributes) !== undefined;
     let results: (MapResult | undefined)[] | undefined;
     let trackSources: PropertySource[] | undefined;
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
       const eventAttributes = (event.attributes ?? NO_ATTRIBUTES) as Attributes;
-      if (!spanHasClientId && !isGravityRecord(eventAttributes)) continue;
+      if (!spanMakesRecords && !isGravityRecord(eventAttributes)) continue;
       results ??= new Array<MapResult | undefined>(events.length).fill(undefined);
       // Span context goes on track events only: a string trace id would break a numeric user operation.
       const isTrack = eventAttributes[ATTR_GE_USER_OP] === undefined;
@@ -129,6 +131,7 @@ function mapSpanEvent(
         return own !== undefined || !INHERITED_KEYS.has(key) ? own : spanAttributes[key];
       },
       sources: spanSourcesForEvent.length === 0 ? [eventAttributes] : [...spanSourcesForEvent, eventAttributes],
+      spanAttributes,
       defaultEventName: event.name,
       timeMillis: hrTimeToMillis(event.time),
     },

@@ -134,6 +134,20 @@ describe('visible by default: no diag logger, the cause on stderr', () => {
     }
   });
 
+  it('names each rejected record by reason code and field', async () => {
+    const records = [
+      { eventName: 'purchase', attributes: { 'ge.clientid': 'user-42' } },
+      { eventName: 'purchase', attributes: { 'ge.client_id': 'user-42', 'bad key': 1 } },
+      { eventName: 'purchase', attributes: { 'ge.client_id': 'user-42' } },
+    ];
+    const run = await runChild({ GE_SERVER_URL: emulator.url, GE_ACCESS_TOKEN: TOKEN }, [`--records=${JSON.stringify(records)}`]);
+    const line = assertNamedInTime(run, /2 of 3 records rejected and not sent/);
+    assert.match(line.text, /ge\.clientid: .*did you mean ge\.client_id\? \(unknown_ge_attribute\)/);
+    assert.match(line.text, /bad key: .*\(invalid_key\)/);
+    assert.equal(run.summary?.stats.sent, 1);
+    assertNoToken(run);
+  });
+
   it('says a failure once per interval, then how many more there were', async () => {
     const run = await runChild({ GE_SERVER_URL: `${emulator.origin}/wrong/path`, GE_ACCESS_TOKEN: TOKEN }, ['--rounds=4']);
     assert.equal(run.exitCode, 0, run.stderr);
