@@ -19,10 +19,11 @@ import type { PropertySource } from '../mapping/map-record.js';
 import { isValidGravityKey } from '../mapping/keys.js';
 import { valueRuleOf } from '../mapping/user-operation.js';
 import type { OperationValueRule, UserOperation } from '../mapping/user-operation.js';
-import { normaliseValue, snapshotValue } from '../mapping/values.js';
+import { normaliseValue, resetWalked, snapshotValue, walkedJsonBytesBound } from '../mapping/values.js';
 import type { GravityProperties } from '../mapping/wire-types.js';
 import { checkTrackProperties, EAGER_MAPPING_CONTEXT, isPropertyMap } from '../mapping/eager-check.js';
 import { invalidArgument, toValidationError } from './validate.js';
+import { checkRecordSize, sureFitBudget } from './record-size.js';
 
 /** Name of the logger the facade emits through (when no `logger` is given). */
 export const GRAVITY_ANALYTICS_LOGGER_NAME = 'gravity-otel-exporter';
@@ -83,7 +84,8 @@ const EMPTY_SOURCES: readonly PropertySource[] = Object.freeze([]);
 /**
  * Typed analytics facade over the OTel Logs API, with the method set of Gravity's official SDKs.
  * Every method validates eagerly and throws `GravityValidationError` on misuse (empty client id, bad key,
- * non-numeric increment, non-array append, NaN/Infinity...); nothing is emitted then. Valid calls emit one
+ * non-numeric increment, non-array append, NaN/Infinity, a record too large for one request of the exporter's
+ * default `maxBatchBytes`...); nothing is emitted then. Valid calls emit one
  * log record each: `ge.*` attributes, the properties in the body (`Date` values already formatted), and the
  * event time as the record's timestamp.
  *
@@ -295,6 +297,8 @@ export class GravityAnalytics {
       EAGER_MAPPING_CONTEXT,
     );
     if (!result.ok) throw toValidationError(where, result);
+    const tooLarge = checkRecordSize(where, result.value);
+    if (tooLarge !== undefined) throw tooLarge;
     const event = result.value.event;
     let body: AnyValue;
     if (op === undefined) body = withoutLibProperties(event.properties);
@@ -318,7 +322,9 @@ const NOT_CLEAN: unique symbol = Symbol('not clean');
  * a non-blank client id; a track event name or property keys that are Gravity keys as written (no dot to
  * convert, no `ge.*`, no `$lib`/`$lib_version`); values the mapping would send unchanged (no `Date`, no
  * `undefined`, finite numbers), fitting the operation; and string / boolean `ge.*` options. Set, set-once,
- * numeric and append operations only: unset and delete always take the mapping.
+ * numeric and append operations only: unset and delete always take the mapping. Clean also means the body
+ * surely fits one request (bounded from what the checks walked); a larger one takes the mapping, which
+ * measures it exactly.
  */
 function cleanBody(
   op: UserOperation | undefined,
@@ -342,6 +348,8 @@ function cleanBody(
     if (rule === 'key-only' || rule === 'none') return NOT_CLEAN;
   }
   let body: AnyValueMap | undefined;
+  let topLevelBytes = 0;
+  resetWalked();
   for (const source of sources) {
     if (source === undefined) continue;
     // A native copy (spread), later sources winning as in the mapping; the loop below only checks.
@@ -350,6 +358,7 @@ function cleanBody(
       if (!Object.prototype.hasOwnProperty.call(source, key)) continue;
       if (!isValidGravityKey(key)) return NOT_CLEAN;
       if (op === undefined && (key === '$lib' || key === '$lib_version')) return NOT_CLEAN;
+      topLevelBytes += 6 * key.length + 32;
       const value = source[key];
       switch (rule) {
         case 'number':
@@ -363,6 +372,9 @@ function cleanBody(
       }
     }
   }
+  const clientIp = options?.clientIp;
+  const clientUa = options?.clientUa;
+  if (topLevelBytes + walkedJsonBytesBound() > sureFitBudget(clientId, eventName, clientIp, clientUa)) return NOT_CLEAN;
   // Nested objects and arrays are kept by reference, as `logger.emit` keeps a body (README, The facade).
   return body ?? {};
 }
