@@ -188,11 +188,18 @@ class GravityEmulator implements Emulator {
   private async _handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const generation = this._generation;
     const url = new URL(request.url ?? '/', 'http://emulator.invalid');
+    // The token is compared here and never kept: requests are recorded with it redacted.
+    const query = Object.fromEntries(url.searchParams);
+    const token = query['access_token'];
+    const accessToken: ReceivedRequest['accessToken'] =
+      token === undefined ? 'missing' : this._accessToken === undefined ? 'present' : token === this._accessToken ? 'matched' : 'mismatched';
+    if (token !== undefined) query['access_token'] = '[REDACTED]';
     const received: ReceivedRequest = {
       seq: ++this._seq,
       method: request.method ?? '',
       path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
+      query,
+      accessToken,
       headers: flattenHeaders(request.headers),
       compressed: false,
       rawLength: 0,
@@ -249,7 +256,7 @@ class GravityEmulator implements Emulator {
       decoded,
       rawLength: raw.rawLength,
       maxBodyBytes: this._maxBodyBytes,
-      query: received.query,
+      accessTokenMatches: received.accessToken !== 'mismatched' && received.accessToken !== 'missing',
       headers: received.headers,
       accessToken: this._accessToken,
       strict: this._strict,

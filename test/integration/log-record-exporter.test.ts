@@ -54,7 +54,8 @@ describe('GravityLogRecordExporter: headers and body', () => {
     const [request] = emulator.requests;
     assert.equal(request!.method, 'POST');
     assert.equal(request!.path, COLLECT_PATH);
-    assert.deepEqual(request!.query, { access_token: TEST_ACCESS_TOKEN });
+    assert.deepEqual(request!.query, { access_token: '[REDACTED]' });
+    assert.equal(request!.accessToken, 'matched');
     assert.equal(request!.compressed, true);
     assert.equal(request!.accepted, true);
     assert.equal(request!.headers['content-type'], 'application/json');
