@@ -14,6 +14,9 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
+import { GravityLogRecordExporter } from '../../src/index.js';
+import { exportOnce } from '../helpers/export-once.js';
+import { createTrackRecord } from '../helpers/record-builders.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/quickstart-child.ts', import.meta.url));
 const CERT = fileURLToPath(new URL('../fixtures/tls/localhost-cert.pem', import.meta.url));
@@ -212,5 +215,21 @@ describe('strict configuration in a real process', () => {
     assert.equal(run.summary, undefined, 'the constructor threw before anything was emitted');
     assert.equal(hits, 0);
     assertNoToken(run);
+  });
+});
+
+describe('the diagnostics option', () => {
+  it('sends the lines of one exporter to a function, in-process, with the cause and without the token', async () => {
+    const lines: string[] = [];
+    const exporter = new GravityLogRecordExporter({ url: `${emulator.origin}/nowhere`, accessToken: TOKEN, diagnostics: (line) => lines.push(line) });
+    try {
+      await exportOnce(exporter, [createTrackRecord('fn-user'), createTrackRecord('fn-user', { 'bad key': 1 })]);
+    } finally {
+      await exporter.shutdown();
+    }
+    assert.equal(lines.length, 2, lines.join('\n'));
+    assert.match(lines[0]!, /^gravity-otel-exporter: 1 of 2 records rejected and not sent: bad key: .*\(invalid_key\)$/);
+    assert.match(lines[1]!, /^gravity-otel-exporter: 1 of 1 records .* were not delivered; .*HTTP 404.*\/nowhere\)$/);
+    assert.ok(!lines.join('\n').includes(TOKEN));
   });
 });

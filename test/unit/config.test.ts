@@ -214,6 +214,24 @@ describe('resolveConfig: a bad env value that would change where data goes throw
   });
 });
 
+describe('resolveConfig: diagnostics', () => {
+  test('defaults to stderr; GE_DIAGNOSTICS picks stdout or off; the option wins', () => {
+    const sink = (): void => undefined;
+    assert.equal(resolveConfig(TOKEN, {}).diagnostics, 'stderr');
+    assert.equal(resolveConfig(TOKEN, { GE_DIAGNOSTICS: ' OFF ' }).diagnostics, 'off');
+    assert.equal(resolveConfig(TOKEN, { GE_DIAGNOSTICS: 'stdout' }).diagnostics, 'stdout');
+    assert.equal(resolveConfig({ ...TOKEN, diagnostics: 'stderr' }, { GE_DIAGNOSTICS: 'off' }).diagnostics, 'stderr');
+    assert.equal(resolveConfig({ ...TOKEN, diagnostics: sink }, { GE_DIAGNOSTICS: 'off' }).diagnostics, sink);
+  });
+
+  test('a bad diagnostics option throws a GravityConfigurationError that is a TypeError', () => {
+    assert.throws(
+      () => resolveConfig({ ...TOKEN, diagnostics: 'loud' as never }, {}),
+      (error: unknown) => error instanceof GravityConfigurationError && error instanceof TypeError && error.option === 'diagnostics',
+    );
+  });
+});
+
 describe('GravityConfigurationError: one class for every invalid setting', () => {
   test('a bad type is also a TypeError, a bad range a RangeError, each with option, expected and actual', () => {
     const typeError = catchError(() => resolveConfig({ ...TOKEN, compression: 'brotli' as never }, {}));
