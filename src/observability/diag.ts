@@ -26,6 +26,7 @@
  * exporters' `diagnostics` option, else `GE_DIAGNOSTICS` (`stderr`, `stdout` or `off`), else `stderr`;
  * `off` leaves `diag` alone. A sink function gets each line instead of stderr.
  */
+import { writeSync } from 'node:fs';
 import { diag } from '@opentelemetry/api';
 import type { DiagLogger } from '@opentelemetry/api';
 
@@ -221,8 +222,16 @@ function throttleOf(sink: Exclude<GravityDiagnostics, 'off'>): Throttle {
     throttle = createThrottle(sink);
     functionThrottles.set(sink, throttle);
   } else {
-    const stream = sink === 'stdout' ? process.stdout : process.stderr;
-    throttle = createThrottle((line) => stream.write(`${line}\n`));
+    const fd = sink === 'stdout' ? 1 : 2;
+    // A synchronous write to the descriptor, not process.stderr.write: on a closed pipe (`app 2>&1 | head`) the
+    // stream would emit EPIPE as an 'error' event, which crashes the host; here the line is lost, nothing else.
+    throttle = createThrottle((line) => {
+      try {
+        writeSync(fd, `${line}\n`);
+      } catch {
+        // EPIPE, EAGAIN on a full non-blocking pipe: diagnostics are best effort.
+      }
+    });
     streamThrottles.set(sink, throttle);
   }
   for (const ref of everyThrottle) if (ref.deref() === undefined) everyThrottle.delete(ref);

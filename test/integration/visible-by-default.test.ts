@@ -19,6 +19,7 @@ import { exportOnce } from '../helpers/export-once.js';
 import { createTrackRecord } from '../helpers/record-builders.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/quickstart-child.ts', import.meta.url));
+const CLOSED_STDERR_CHILD = fileURLToPath(new URL('../helpers/closed-stderr-child.ts', import.meta.url));
 const CERT = fileURLToPath(new URL('../fixtures/tls/localhost-cert.pem', import.meta.url));
 const KEY = fileURLToPath(new URL('../fixtures/tls/localhost-key.pem', import.meta.url));
 const TOKEN = 'Visible-SECRET-token-5e1d';
@@ -231,5 +232,18 @@ describe('the diagnostics option', () => {
     assert.match(lines[0]!, /^gravity-otel-exporter: 1 of 2 records rejected and not sent: bad key: .*\(invalid_key\)$/);
     assert.match(lines[1]!, /^gravity-otel-exporter: 1 of 1 records .* were not delivered; .*HTTP 404.*\/nowhere\)$/);
     assert.ok(!lines.join('\n').includes(TOKEN));
+  });
+});
+
+describe('a closed stderr', () => {
+  it('never takes the host down: lines that cannot be written are lost, the process goes on', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLOSED_STDERR_CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    // Like `app 2>&1 | head -1`: the reader goes away after the first line.
+    child.stderr.once('data', () => child.stderr.destroy());
+    const exitCode = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(exitCode, 0);
+    assert.equal(stdout, 'still alive\n');
   });
 });
