@@ -216,8 +216,9 @@ export function missingConfiguration(option: string, message: string, expected: 
   return new GravityConfigurationError(message, { option, expected, actual: undefined });
 }
 
-// The TypeError and RangeError faces of GravityConfigurationError: same name, code and fields.
-class ConfigurationTypeError extends TypeError {
+// The TypeError and RangeError faces of GravityConfigurationError: same name, code and fields (and the class
+// name, which is what util.inspect and uncaught-error output show).
+const ConfigurationTypeError = class GravityConfigurationError extends TypeError {
   override name = 'GravityConfigurationError';
   readonly code = CONFIGURATION_ERROR_CODE;
   readonly option: string;
@@ -230,9 +231,9 @@ class ConfigurationTypeError extends TypeError {
     this.actual = problem.actual;
     configurationErrors.add(this);
   }
-}
+};
 
-class ConfigurationRangeError extends RangeError {
+const ConfigurationRangeError = class GravityConfigurationError extends RangeError {
   override name = 'GravityConfigurationError';
   readonly code = CONFIGURATION_ERROR_CODE;
   readonly option: string;
@@ -245,4 +246,4 @@ class ConfigurationRangeError extends RangeError {
     this.actual = problem.actual;
     configurationErrors.add(this);
   }
-}
+};

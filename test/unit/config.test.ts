@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { DEFAULT_URL, DEFAULTS, resolveConfig } from '../../src/config/resolve-config.js';
 import { GravityConfigurationError, GravityExportError, GravityHttpError } from '../../src/common/errors.js';
@@ -248,6 +249,7 @@ describe('GravityConfigurationError: one class for every invalid setting', () =>
       assert.equal(error.name, 'GravityConfigurationError');
       assert.equal(error.code, 'GRAVITY_CONFIGURATION_ERROR');
       assert.equal(String(error), `GravityConfigurationError: ${error.message}`);
+      assert.match(inspect(error), /^GravityConfigurationError: Configuration: /);
     }
     assert.deepEqual(pick(typeError), { option: 'compression', expected: '"gzip", "none" or "auto"', actual: 'brotli' });
     assert.deepEqual(pick(rangeError), { option: 'timeoutMillis', expected: 'an integer from 1 to 600000', actual: '0' });
