@@ -10,6 +10,7 @@ export type {
 export type { GravitySpanExporterOptions } from './config/options.js';
 export type { GravityExporterOptions, GravityCompression } from './config/options.js';
 export type { GravityExporterStats } from './observability/stats.js';
+export type { GravityDiagnostics } from './common/diag.js';
 export type { RejectionCode } from './mapping/map-record.js';
 export type { UserOperation } from './mapping/user-operation.js';
 export {
@@ -32,6 +33,7 @@ export {
   GravityTimeoutError,
   GravityValidationError,
 } from './common/errors.js';
+export type { ConfigurationProblem } from './common/errors.js';
 export { formatGravityDate } from './mapping/values.js';
 export { createGravityLogRecordProcessor, createGravitySpanProcessor, GRAVITY_PROCESSOR_DEFAULTS } from './exporters/processors.js';
 export type { GravityProcessorOptions } from './exporters/processors.js';

@@ -50,6 +50,11 @@ function groupKey(clientId: string, clientIp: string | undefined, clientUa: stri
 /** Room for the envelope `{"client_id":…,"event_list":[…]}` around the items. */
 const ENVELOPE_BYTES = 64;
 
+/** Bytes of a request around its items: `{"client_id":…,"event_list":[…]}` (a record too large for one is rejected). */
+export function envelopeBytes(clientId: string, clientIp: string | undefined, clientUa: string | undefined): number {
+  return ENVELOPE_BYTES + jsonStringBytes(clientId) + jsonStringBytes(clientIp) + jsonStringBytes(clientUa);
+}
+
 /** The JSON text of a mapped record's `event_list` item: each record is serialised once, here. */
 export function serialiseEvent(record: GravityRecord): string {
   return JSON.stringify(record.event);
@@ -85,7 +90,7 @@ export class BatchGrouper {
     const bytes = utf8Bytes(json);
     const key = groupKey(clientId, clientIp, clientUa);
     const open = this._open.get(key);
-    const envelope = open?.envelope ?? ENVELOPE_BYTES + jsonStringBytes(clientId) + jsonStringBytes(clientIp) + jsonStringBytes(clientUa);
+    const envelope = open?.envelope ?? envelopeBytes(clientId, clientIp, clientUa);
     if (bytes + envelope > limits.maxBatchBytes) {
       this.oversized.push({
         ok: false,

@@ -4,6 +4,13 @@
  */
 import { redact } from './diag.js';
 
+/**
+ * Configuration errors thrown as a `TypeError` or `RangeError` (what they were before they had a class of their
+ * own) are made by the classes at the end of this file: these let `instanceof` see them as
+ * `GravityConfigurationError` and `GravityExportError` too.
+ */
+const configurationErrors = new WeakSet<object>();
+
 /** Base class of every error this package reports. */
 export class GravityExportError extends Error {
   override name = 'GravityExportError';
@@ -13,15 +20,44 @@ export class GravityExportError extends Error {
     super(redact(message), options);
     this.code = code;
   }
-}
 
-/** Invalid configuration supplied in code (thrown by constructors). */
-export class GravityConfigurationError extends GravityExportError {
-  override name = 'GravityConfigurationError';
-  constructor(message: string) {
-    super(message, 'GRAVITY_CONFIGURATION_ERROR');
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    // Subclasses inherit this method: only the two classes a configuration error belongs to accept one.
+    const self: unknown = this;
+    return (self === GravityExportError || self === GravityConfigurationError) && typeof value === 'object' && value !== null && configurationErrors.has(value);
   }
 }
+
+/** What a {@link GravityConfigurationError} says about the setting. */
+export interface ConfigurationProblem {
+  /** The option or env var, e.g. `url`, `GE_SERVER_URL`, `retry.maxAttempts`. */
+  readonly option: string;
+  /** What it must be, e.g. `an absolute http(s) URL`. */
+  readonly expected: string;
+  /** The value found, as text (the token redacted); `undefined` when the setting is missing. */
+  readonly actual: string | undefined;
+}
+
+/**
+ * An invalid or missing setting, in code or in the environment: thrown by constructors, before anything is
+ * sent. `code` is always `GRAVITY_CONFIGURATION_ERROR`. A wrong type or shape is also an `instanceof
+ * TypeError`, a number out of range an `instanceof RangeError`, as they were before this class covered them.
+ */
+export class GravityConfigurationError extends GravityExportError {
+  override name = 'GravityConfigurationError';
+  readonly option: string;
+  readonly expected: string;
+  readonly actual: string | undefined;
+  constructor(message: string, problem: ConfigurationProblem) {
+    super(message, CONFIGURATION_ERROR_CODE);
+    this.option = problem.option;
+    this.expected = problem.expected;
+    this.actual = problem.actual;
+  }
+}
+
+const CONFIGURATION_ERROR_CODE = 'GRAVITY_CONFIGURATION_ERROR';
 
 /** The endpoint answered with an HTTP status other than 200. */
 export class GravityHttpError extends GravityExportError {
@@ -104,6 +140,18 @@ export class GravityShutdownError extends GravityExportError {
   }
 }
 
+/**
+ * A short, stable key of why a delivery failed, for rate-limiting reports and counting causes: `http_404`,
+ * `code_1` (the service's `code`), `network_ECONNREFUSED`, `GRAVITY_TIMEOUT`, or the error's `code`.
+ */
+export function causeOf(error: unknown): string {
+  if (error instanceof GravityHttpError) return `http_${error.status}`;
+  if (error instanceof GravityRejectedError) return `code_${error.serviceCode}`;
+  if (error instanceof GravityNetworkError) return `network_${error.networkCode ?? 'unknown'}`;
+  if (error instanceof GravityExportError) return error.code;
+  return 'error';
+}
+
 /** Normalises any thrown value into an `Error`. */
 export function asError(value: unknown): Error {
   if (value instanceof Error) return value;
@@ -136,12 +184,66 @@ export class GravityValidationError extends GravityExportError {
  * `Configuration: <name> is invalid, expected <rule> (actual: <value>)`.
  */
 export function invalidConfiguration(name: string, rule: string, actual: unknown): string {
-  let shown: string;
-  try {
-    shown = typeof actual === 'object' && actual !== null ? JSON.stringify(actual) : String(actual);
-  } catch {
-    shown = String(actual);
-  }
   // Thrown errors do not pass through the redacting logger: a token pasted into the wrong setting stays out.
-  return redact(`Configuration: ${name} is invalid, expected ${rule} (actual: ${shown})`);
+  return redact(`Configuration: ${name} is invalid, expected ${rule} (actual: ${showActual(actual)})`);
 }
+
+function showActual(actual: unknown): string {
+  try {
+    return typeof actual === 'object' && actual !== null ? JSON.stringify(actual) : String(actual);
+  } catch {
+    return String(actual);
+  }
+}
+
+/** Which built-in error class a configuration error also is. */
+export type ConfigurationErrorKind = 'type' | 'range' | 'value';
+
+/**
+ * The one error of an invalid setting: a {@link GravityConfigurationError} that is also a `TypeError` (`type`:
+ * wrong type or shape) or a `RangeError` (`range`: a number out of range); `value` is neither.
+ */
+export function configurationError(kind: ConfigurationErrorKind, option: string, expected: string, actual: unknown): GravityConfigurationError {
+  const problem: ConfigurationProblem = { option, expected: redact(expected), actual: redact(showActual(actual)) };
+  const message = invalidConfiguration(option, expected, actual);
+  if (kind === 'value') return new GravityConfigurationError(message, problem);
+  const error = kind === 'type' ? new ConfigurationTypeError(message, problem) : new ConfigurationRangeError(message, problem);
+  return error as unknown as GravityConfigurationError;
+}
+
+/** A required setting found nowhere. */
+export function missingConfiguration(option: string, message: string, expected: string): GravityConfigurationError {
+  return new GravityConfigurationError(message, { option, expected, actual: undefined });
+}
+
+// The TypeError and RangeError faces of GravityConfigurationError: same name, code and fields (and the class
+// name, which is what util.inspect and uncaught-error output show).
+const ConfigurationTypeError = class GravityConfigurationError extends TypeError {
+  override name = 'GravityConfigurationError';
+  readonly code = CONFIGURATION_ERROR_CODE;
+  readonly option: string;
+  readonly expected: string;
+  readonly actual: string | undefined;
+  constructor(message: string, problem: ConfigurationProblem) {
+    super(message);
+    this.option = problem.option;
+    this.expected = problem.expected;
+    this.actual = problem.actual;
+    configurationErrors.add(this);
+  }
+};
+
+const ConfigurationRangeError = class GravityConfigurationError extends RangeError {
+  override name = 'GravityConfigurationError';
+  readonly code = CONFIGURATION_ERROR_CODE;
+  readonly option: string;
+  readonly expected: string;
+  readonly actual: string | undefined;
+  constructor(message: string, problem: ConfigurationProblem) {
+    super(message);
+    this.option = problem.option;
+    this.expected = problem.expected;
+    this.actual = problem.actual;
+    configurationErrors.add(this);
+  }
+};

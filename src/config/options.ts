@@ -1,5 +1,6 @@
 /** Options of `GravityLogRecordExporter` and `GravitySpanExporter`. Code beats env beats default. */
 import type { MeterProvider } from '@opentelemetry/api';
+import type { GravityDiagnostics } from '../common/diag.js';
 
 /** Body compression of batch requests. */
 export type GravityCompression = 'gzip' | 'none' | 'auto';
@@ -27,7 +28,7 @@ export interface GravityExporterOptions {
   compression?: GravityCompression;
   /**
    * Debug mode: `Turbo-Debug-Mode: 1`, one record per request, uncompressed, strict validation
-   * (string ≤ 2048 bytes, lists ≤ 500, the service's time window, unknown `ge.*` keys). Not for production.
+   * (string ≤ 2048 bytes, lists ≤ 500, the service's time window). Not for production.
    * Env: `GE_DEBUG` (`true`/`false`).
    * @default false
    */
@@ -111,6 +112,15 @@ export interface GravityExporterOptions {
    * @default undefined (no metrics)
    */
   meterProvider?: MeterProvider;
+  /**
+   * Where the exporter's warnings go while no OTel diag logger is registered (with one registered, they go
+   * to `diag` only): delivery failures with their cause, rejected, dropped and spooled records, bad env
+   * values. One line each, at most one per cause a minute (then the count of those held back), never the
+   * token. `'stderr'`, `'stdout'`, `'off'`, or a function called with each line.
+   * Env: `GE_DIAGNOSTICS` (`stderr`, `stdout` or `off`).
+   * @default 'stderr'
+   */
+  diagnostics?: GravityDiagnostics;
 }
 
 /** Options of `GravitySpanExporter`: every `GravityExporterOptions` field, plus how span context reaches events. */

@@ -1,7 +1,8 @@
 /** Resolves options, env and defaults into one frozen configuration: code beats env beats default. */
 import { COLLECT_PATH, MAX_RECORDS_PER_REQUEST } from '../mapping/rules.js';
-import { createLogger, registerSecret } from '../common/diag.js';
-import { GravityConfigurationError, invalidConfiguration } from '../common/errors.js';
+import { createLogger, DIAGNOSTICS_ENV_VALUES, isGravityDiagnostics, registerSecret } from '../common/diag.js';
+import type { GravityDiagnostics } from '../common/diag.js';
+import { configurationError, invalidConfiguration, missingConfiguration } from '../common/errors.js';
 import { checkTrackProperties, isPropertyMap } from '../mapping/eager-check.js';
 import { snapshotValue } from '../mapping/values.js';
 import type { GravityCompression, GravityExporterOptions } from './options.js';
@@ -63,11 +64,14 @@ export interface ResolvedConfig {
   readonly superProperties: Readonly<Record<string, unknown>> | undefined;
   /** Called per track record at mapping time. */
   readonly dynamicSuperProperties: (() => Record<string, unknown>) | undefined;
+  /** Where warnings go while no OTel diag logger is registered. */
+  readonly diagnostics: GravityDiagnostics;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const log = createLogger('config');
+/** The logger of the resolution under way (it is synchronous): env warnings go to that exporter's sink. */
+let log = createLogger('config');
 
 
 function envValue(env: Env, name: string): string | undefined {
@@ -114,7 +118,7 @@ function integer(
   const rule = `an integer from ${min} to ${max}`;
   const ok = (n: number): boolean => Number.isInteger(n) && n >= min && n <= max;
   if (fromCode !== undefined) {
-    if (typeof fromCode !== 'number' || !ok(fromCode)) throw new RangeError(invalidConfiguration(name, rule, fromCode));
+    if (typeof fromCode !== 'number' || !ok(fromCode)) throw configurationError('range', name, rule, fromCode);
     return fromCode;
   }
   const raw = envName === undefined ? undefined : envValue(env, envName);
@@ -128,13 +132,14 @@ function integer(
 
 function boolean(name: string, envName: string, fromCode: boolean | undefined, env: Env, fallback: boolean): boolean {
   if (fromCode !== undefined) {
-    if (typeof fromCode !== 'boolean') throw new TypeError(invalidConfiguration(name, 'a boolean', fromCode));
+    if (typeof fromCode !== 'boolean') throw configurationError('type', name, 'a boolean', fromCode);
     return fromCode;
   }
   const raw = envValue(env, envName);
   if (raw === 'true') return true;
   if (raw === 'false') return false;
-  if (raw !== undefined) log.warn(`${invalidConfiguration(envName, 'true or false', raw)}; using ${fallback}`);
+  // Only GE_DEBUG reads this: debug mode changes what the service does with the data, so no guessing.
+  if (raw !== undefined) throw configurationError('value', envName, 'true or false', raw);
   return fallback;
 }
 
@@ -142,7 +147,7 @@ function compression(fromCode: GravityCompression | undefined, env: Env): Gravit
   const rule = '"gzip", "none" or "auto"';
   const isCompression = (value: unknown): value is GravityCompression => value === 'gzip' || value === 'none' || value === 'auto';
   if (fromCode !== undefined) {
-    if (!isCompression(fromCode)) throw new TypeError(invalidConfiguration('compression', rule, fromCode));
+    if (!isCompression(fromCode)) throw configurationError('type', 'compression', rule, fromCode);
     return fromCode;
   }
   const raw = envValue(env, 'GE_COMPRESSION')?.toLowerCase();
@@ -152,8 +157,7 @@ function compression(fromCode: GravityCompression | undefined, env: Env): Gravit
 }
 
 function endpointAndToken(options: GravityExporterOptions, env: Env): { endpoint: ResolvedEndpoint; accessToken: string } {
-  const rule = 'an http(s) URL without credentials';
-  // Known before any warning or error below quotes a value: a token pasted into GE_SERVER_URL is redacted too.
+  // Known before any error below quotes a value: a token pasted into GE_SERVER_URL is redacted too.
   if (typeof options.accessToken === 'string') registerSecret(options.accessToken.trim());
   const envToken = envValue(env, 'GE_ACCESS_TOKEN');
   if (envToken !== undefined) registerSecret(envToken);
@@ -161,36 +165,60 @@ function endpointAndToken(options: GravityExporterOptions, env: Env): { endpoint
   if (options.url !== undefined) {
     fromCode = typeof options.url === 'string' ? parseUrl(options.url) : undefined;
     if (fromCode === undefined) {
-      throw new TypeError(invalidConfiguration('url', rule, typeof options.url === 'string' ? describeUrlForError(options.url) : options.url));
+      throw configurationError('type', 'url', urlRule(options.url), typeof options.url === 'string' ? describeUrlForError(options.url) : options.url);
     }
   }
   let fromEnv: ParsedUrl | undefined;
   const rawEnvUrl = envValue(env, 'GE_SERVER_URL');
   if (rawEnvUrl !== undefined) {
     fromEnv = parseUrl(rawEnvUrl);
-    if (fromEnv === undefined) log.warn(`${invalidConfiguration('GE_SERVER_URL', rule, describeUrlForError(rawEnvUrl))}; using ${DEFAULT_URL}`);
+    // Set but unusable is an error, never the production default: that would send test data (and the token
+    // meant for a test endpoint) to a real project.
+    if (fromEnv === undefined) throw configurationError('value', 'GE_SERVER_URL', urlRule(rawEnvUrl), describeUrlForError(rawEnvUrl));
   }
   const endpoint = (fromCode ?? fromEnv ?? parseUrl(DEFAULT_URL)!).endpoint;
 
   if (options.accessToken !== undefined && (typeof options.accessToken !== 'string' || options.accessToken.trim() === '')) {
-    throw new TypeError(invalidConfiguration('accessToken', 'a non-empty string', typeof options.accessToken === 'string' ? '""' : typeof options.accessToken));
+    throw configurationError('type', 'accessToken', 'a non-empty string', typeof options.accessToken === 'string' ? '""' : typeof options.accessToken);
   }
   // Code beats env: a token given in code (option or in the code's URL) wins over any env value.
   // A token embedded in GE_SERVER_URL belongs to that URL: it is not sent to a URL given in code.
   const accessToken =
     options.accessToken ?? fromCode?.token ?? envValue(env, 'GE_ACCESS_TOKEN') ?? (fromCode === undefined ? fromEnv?.token : undefined);
   if (accessToken === undefined) {
-    throw new GravityConfigurationError(
+    throw missingConfiguration(
+      'accessToken',
       'Configuration: accessToken is missing; pass { accessToken }, set GE_ACCESS_TOKEN, or put access_token=... in the url',
+      'a Gravity access token',
     );
   }
   registerSecret(accessToken);
   return { endpoint, accessToken };
 }
 
+/** The rule a URL setting breaks, with the likely fix when it lacks a scheme (`127.0.0.1:8080`). */
+function urlRule(raw: unknown): string {
+  const rule = 'an absolute http(s) URL without credentials';
+  if (typeof raw !== 'string' || /^[a-z][a-z0-9+.-]*:\/\//i.test(raw.trim())) return rule;
+  const guess = parseUrl(`http://${raw.trim()}`);
+  return guess === undefined ? rule : `${rule}, such as http://${describeUrlForError(raw.trim())}`;
+}
+
+function diagnostics(fromCode: GravityDiagnostics | undefined, env: Env): GravityDiagnostics {
+  const rule = `${DIAGNOSTICS_ENV_VALUES.map((value) => `"${value}"`).join(', ')} or a function`;
+  if (fromCode !== undefined) {
+    if (!isGravityDiagnostics(fromCode)) throw configurationError('type', 'diagnostics', rule, fromCode);
+    return fromCode;
+  }
+  const raw = envValue(env, 'GE_DIAGNOSTICS')?.toLowerCase();
+  if (raw === undefined || isGravityDiagnostics(raw)) return raw ?? 'stderr';
+  log.warn(`${invalidConfiguration('GE_DIAGNOSTICS', DIAGNOSTICS_ENV_VALUES.join(', '), raw)}; using stderr`);
+  return 'stderr';
+}
+
 function optionalPath(name: string, envName: string, fromCode: string | undefined, env: Env): string | undefined {
   if (fromCode !== undefined) {
-    if (typeof fromCode !== 'string' || fromCode.trim() === '') throw new TypeError(invalidConfiguration(name, 'a non-empty path', fromCode));
+    if (typeof fromCode !== 'string' || fromCode.trim() === '') throw configurationError('type', name, 'a non-empty path', fromCode);
     return fromCode;
   }
   return envValue(env, envName);
@@ -198,20 +226,25 @@ function optionalPath(name: string, envName: string, fromCode: string | undefine
 
 function retryOptions(options: GravityExporterOptions): ResolvedConfig['retry'] {
   const retry = options.retry ?? {};
-  if (typeof retry !== 'object' || retry === null) throw new TypeError(invalidConfiguration('retry', 'an object', retry));
+  if (typeof retry !== 'object' || retry === null) throw configurationError('type', 'retry', 'an object', retry);
   const resolved = {
     maxAttempts: integer('retry.maxAttempts', undefined, retry.maxAttempts, {}, 1, 1000, DEFAULTS.retryMaxAttempts),
     initialBackoffMillis: integer('retry.initialBackoffMillis', undefined, retry.initialBackoffMillis, {}, 0, 600_000, DEFAULTS.retryInitialBackoffMillis),
     maxBackoffMillis: integer('retry.maxBackoffMillis', undefined, retry.maxBackoffMillis, {}, 0, 600_000, DEFAULTS.retryMaxBackoffMillis),
   };
   if (resolved.maxBackoffMillis < resolved.initialBackoffMillis) {
-    throw new RangeError(invalidConfiguration('retry.maxBackoffMillis', `at least retry.initialBackoffMillis (${resolved.initialBackoffMillis})`, resolved.maxBackoffMillis));
+    throw configurationError('range', 'retry.maxBackoffMillis', `at least retry.initialBackoffMillis (${resolved.initialBackoffMillis})`, resolved.maxBackoffMillis);
   }
   return Object.freeze(resolved);
 }
 
-/** Resolves `options` (code), then `env`, then `DEFAULTS`. Throws on bad values in code; warns on bad env. */
+/**
+ * Resolves `options` (code), then `env`, then `DEFAULTS`. Throws `GravityConfigurationError` on a bad value in
+ * code, and on a bad `GE_SERVER_URL` or `GE_DEBUG` (where the data goes); warns on other bad env values.
+ */
 export function resolveConfig(options: GravityExporterOptions = {}, env: Env = process.env): ResolvedConfig {
+  const diagnosticsSink = diagnostics(options.diagnostics, env);
+  log = createLogger('config', diagnosticsSink);
   const { endpoint, accessToken } = endpointAndToken(options, env);
   const debug = boolean('debug', 'GE_DEBUG', options.debug, env, DEFAULTS.debug);
   return Object.freeze({
@@ -261,19 +294,20 @@ export function resolveConfig(options: GravityExporterOptions = {}, env: Env = p
     ),
     spoolDir: optionalPath('spoolDir', 'GE_SPOOL_DIR', options.spoolDir, env),
     ...superPropertyOptions(options),
+    diagnostics: diagnosticsSink,
   });
 }
 
 function superPropertyOptions(options: GravityExporterOptions): Pick<ResolvedConfig, 'superProperties' | 'dynamicSuperProperties'> {
   const { superProperties, dynamicSuperProperties } = options;
   if (dynamicSuperProperties !== undefined && typeof dynamicSuperProperties !== 'function') {
-    throw new TypeError(invalidConfiguration('dynamicSuperProperties', 'a function', typeof dynamicSuperProperties));
+    throw configurationError('type', 'dynamicSuperProperties', 'a function', typeof dynamicSuperProperties);
   }
   if (superProperties === undefined) return { superProperties: undefined, dynamicSuperProperties };
-  if (!isPropertyMap(superProperties)) throw new TypeError(invalidConfiguration('superProperties', 'an object', superProperties));
+  if (!isPropertyMap(superProperties)) throw configurationError('type', 'superProperties', 'an object', superProperties);
   const rejection = checkTrackProperties(superProperties);
   if (rejection !== undefined) {
-    throw new TypeError(invalidConfiguration('superProperties', 'Gravity property keys and JSON values', rejection.reason));
+    throw configurationError('type', 'superProperties', 'Gravity property keys and JSON values', rejection.reason);
   }
   return { superProperties: Object.freeze(snapshotValue(superProperties)), dynamicSuperProperties };
 }

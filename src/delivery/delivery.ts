@@ -17,7 +17,8 @@ import type { ExportJob } from './lanes.js';
 import { abandonReason, abortUnit, CODE_BUFFER_FULL, HeldUnits, isAbandoned, signalOf, Slots, wasDroppedForRoom } from './units.js';
 import type { PendingSummary, Unit } from './units.js';
 import { encodeBody, toPayloadJson } from '../batching/encode.js';
-import { GravityClientNotInitialisedError, GravityExportError, GravityHttpError, GravityShutdownError } from '../common/errors.js';
+import { causeOf, GravityClientNotInitialisedError, GravityExportError, GravityHttpError, GravityShutdownError } from '../common/errors.js';
+import { createLogger } from '../common/diag.js';
 import type { StatsRecorder } from '../observability/stats.js';
 import { createRetryingTransport } from '../transport/retrying-transport.js';
 import type { RetriedSendResult, RetryingSendRequest, SleepFunction } from '../transport/retrying-transport.js';
@@ -101,6 +102,7 @@ interface UnitSendRequest extends RetryingSendRequest {
 
 export function createDelivery(deps: DeliveryDependencies): Delivery {
   const { config, transport, stats, now, sleep, random, spool } = deps;
+  const log = createLogger('delivery', config.diagnostics);
   const slots = new Slots(config.maxConcurrentRequests);
   const activeLimit = WORKERS_PER_CONNECTION * config.maxConcurrentRequests;
   const queue = new LaneQueue();
@@ -160,8 +162,16 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       signal: signalOf(unit),
       deadlineMillis,
       maxAttempts: attempts,
-      onRetry: () => {
+      onRetry: ({ result }) => {
         stats.retried += records;
+        // Said at the first failure, not only when the deadline ends the retries (a user may wait ~25 s for that).
+        const leftMillis = Math.max(0, deadlineMillis - now());
+        const left = leftMillis >= 10_000 ? `${Math.round(leftMillis / 1000)} s` : `${leftMillis} ms`;
+        log.report(
+          `attempt_failed:${causeOf(result.error)}`,
+          `delivery to ${config.endpoint.displayUrl} failed: ${result.error.message}; retrying for up to ${left}`,
+          'debug',
+        );
       },
     });
   }
@@ -170,7 +180,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     const records = batch.eventJson.length;
     const written = spool === undefined ? 0 : await spool.append(batch);
     if (written > 0) stats.spooled += written;
-    if (written === records) return { outcome: 'spooled', clientId: batch.clientId, records };
+    if (written === records) return { outcome: 'spooled', clientId: batch.clientId, records, error };
     if (written > 0) {
       stats.dropped += records - written;
       return { outcome: 'dropped', clientId: batch.clientId, records: records - written, error: new GravityExportError(`the spool is full: ${records - written} records dropped`, 'GRAVITY_SPOOL_FULL') };
@@ -336,7 +346,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     },
     replay: (batches, deadlineMillis, signal) =>
       replayBatches(
-        { stats, held, attempt, park: config.clientInitWaitMillis > 0 ? (unit, batch) => parking.park(unit, batch) : undefined },
+        { stats, held, attempt, park: config.clientInitWaitMillis > 0 ? (unit, batch) => parking.park(unit, batch) : undefined, log },
         batches,
         deadlineMillis,
         signal,

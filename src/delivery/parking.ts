@@ -6,7 +6,7 @@
 import type { RequestBatch } from '../batching/request-batch.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { createLogger } from '../common/diag.js';
-import { GravityClientNotInitialisedError } from '../common/errors.js';
+import { causeOf, GravityClientNotInitialisedError } from '../common/errors.js';
 import type { StatsRecorder } from '../observability/stats.js';
 import type { RetriedSendResult, SleepFunction } from '../transport/retrying-transport.js';
 import { abandonReason, isAbandoned, signalOf } from './units.js';
@@ -57,7 +57,7 @@ export interface Parking {
 
 export function createParking(deps: ParkingDependencies): Parking {
   const { config, stats, now, sleep, maxAttempts, attempt, toSpoolOr, release, reparked } = deps;
-  const log = createLogger('delivery');
+  const log = createLogger('delivery', config.diagnostics);
   const loops = new Set<Promise<void>>();
   /** The wake-up of each wait in progress. */
   const wakes = new Set<AbortController>();
@@ -103,7 +103,8 @@ export function createParking(deps: ParkingDependencies): Parking {
         stats.waitingForClientInit -= records;
         release(unit);
         if (settled.outcome !== 'sent' && settled.outcome !== 'spooled') {
-          log.warn(
+          log.report(
+            `client_init_failed:${causeOf(settled.error)}`,
             `${records} records of client ${JSON.stringify(batch.clientId)} were not delivered after waiting for client initialisation: ${settled.error?.message ?? settled.outcome}`,
           );
         }

@@ -5,7 +5,8 @@
 import { splitBatch } from '../batching/request-batch.js';
 import type { RequestBatch } from '../batching/request-batch.js';
 import { createLogger } from '../common/diag.js';
-import { GravityClientNotInitialisedError, GravityHttpError } from '../common/errors.js';
+import type { GravityLogger } from '../common/diag.js';
+import { causeOf, GravityClientNotInitialisedError, GravityHttpError } from '../common/errors.js';
 import type { StatsRecorder } from '../observability/stats.js';
 import type { RetriedSendResult } from '../transport/retrying-transport.js';
 import { abortUnit } from './units.js';
@@ -30,9 +31,11 @@ export interface ReplayDependencies {
    * records are; back to the spool if that ends retryably); `undefined` when `clientInitWaitMillis` is 0.
    */
   readonly park: ((unit: Unit, batch: RequestBatch) => void) | undefined;
+  /** Where refusals are reported. @default a `delivery` logger with the default sink */
+  readonly log?: GravityLogger;
 }
 
-const log = createLogger('delivery');
+const defaultLog = createLogger('delivery');
 
 export async function replayBatches(
   deps: ReplayDependencies,
@@ -41,6 +44,7 @@ export async function replayBatches(
   signal: AbortSignal,
 ): Promise<ReplayReport> {
   const { stats, held, attempt } = deps;
+  const log = deps.log ?? defaultLog;
   let delivered = 0;
   let refused = 0;
   const undelivered: RequestBatch[] = [];
@@ -83,7 +87,7 @@ export async function replayBatches(
       }
       stats.failed += records;
       refused += records;
-      log.warn(`${records} spooled records of client ${JSON.stringify(batch.clientId)} were refused: ${result.error.message}`);
+      log.report(`spool_refused:${causeOf(result.error)}`, `${records} spooled records of client ${JSON.stringify(batch.clientId)} were refused: ${result.error.message}`);
     }
   }
 

@@ -9,6 +9,7 @@ import { groupIntoBatches, toSerialisedRecords } from '../batching/request-batch
 import type { BatchLimits, RequestBatch } from '../batching/request-batch.js';
 import type { Delivery, SpoolSink } from './delivery.js';
 import { createLogger } from '../common/diag.js';
+import type { GravityDiagnostics } from '../common/diag.js';
 import { asError, GravityShutdownError } from '../common/errors.js';
 import { openSpool } from '../spool/index.js';
 import type { Spool } from '../spool/index.js';
@@ -28,6 +29,8 @@ export interface SpoolDrainerOptions {
   readonly maxBackoffMillis: number;
   readonly now: () => number;
   readonly random: () => number;
+  /** Where the spool's warnings go while no diag logger is registered. @default `GE_DIAGNOSTICS` */
+  readonly diagnostics?: GravityDiagnostics;
 }
 
 export interface SpoolDrainer {
@@ -41,11 +44,11 @@ export interface SpoolDrainer {
 }
 
 export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
-  const log = createLogger('spool');
+  const log = createLogger('spool', options.diagnostics);
   const stop = new AbortController();
   // One listener per request of a replay round.
   setMaxListeners(0, stop.signal);
-  const opened: Promise<Spool | undefined> = openSpool({ dir: options.dir }).catch((error: unknown) => {
+  const opened: Promise<Spool | undefined> = openSpool({ dir: options.dir, diagnostics: options.diagnostics }).catch((error: unknown) => {
     log.warn(`spool ${options.dir} could not be opened (${asError(error).message}); undeliverable records will be reported as failed`);
     return undefined;
   });

@@ -28,7 +28,8 @@ export interface CollectRequestInput {
   decoded: DecodedBody | undefined;
   rawLength: number;
   maxBodyBytes: number;
-  query: Readonly<Record<string, string>>;
+  /** Whether the request's access_token is the one the emulator requires (`true` when it requires none). */
+  accessTokenMatches: boolean;
   headers: Readonly<Record<string, string>>;
   accessToken: string | undefined;
   strict: boolean;
@@ -49,7 +50,7 @@ export function evaluateCollectRequest(input: CollectRequestInput): Outcome {
       extra: {},
     });
   }
-  if (input.accessToken !== undefined && input.query['access_token'] !== input.accessToken) {
+  if (input.accessToken !== undefined && !input.accessTokenMatches) {
     return gravityOutcome(CODE_INVALID, 'invalid access_token');
   }
   if (!decoded.ok) return gravityOutcome(CODE_INVALID, decoded.msg);

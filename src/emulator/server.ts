@@ -217,13 +217,20 @@ class GravityEmulator implements Emulator {
     if (this._console?.handle(request, response) === true) return; // the page, its files and its API
     const generation = this._generation;
     const url = parseTarget(request.url);
+    // The token is compared here and never kept: requests are recorded with it redacted. A malformed target
+    // is kept without its query.
+    const query = url === undefined ? {} : Object.fromEntries(url.searchParams);
+    const token = query['access_token'];
+    const accessToken: ReceivedRequest['accessToken'] =
+      token === undefined ? 'missing' : this._accessToken === undefined ? 'present' : token === this._accessToken ? 'matched' : 'mismatched';
+    if (token !== undefined) query['access_token'] = '[REDACTED]';
     const received: ReceivedRequest = {
       seq: ++this._seq,
       receivedAt: Date.now(),
       method: request.method ?? '',
-      // A malformed target is kept without its query, which may hold the access token.
       path: url?.pathname ?? (request.url ?? '').split('?')[0]!,
-      query: url === undefined ? {} : Object.fromEntries(url.searchParams),
+      query,
+      accessToken,
       headers: flattenHeaders(request.headers),
       compressed: false,
       rawLength: 0,
@@ -281,7 +288,7 @@ class GravityEmulator implements Emulator {
       decoded,
       rawLength: raw.rawLength,
       maxBodyBytes: this._maxBodyBytes,
-      query: received.query,
+      accessTokenMatches: received.accessToken !== 'mismatched' && received.accessToken !== 'missing',
       headers: received.headers,
       accessToken: this._accessToken,
       strict: this._strict,

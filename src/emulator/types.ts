@@ -70,8 +70,16 @@ export interface ReceivedRequest {
   method: string;
   /** URL path without the query string. */
   path: string;
-  /** Query parameters (the last value wins for repeated names). */
+  /**
+   * Query parameters (the last value wins for repeated names), with `access_token` shown as `[REDACTED]`: what
+   * the emulator records may be printed, served by its console or attached to a bug report.
+   */
   query: Record<string, string>;
+  /**
+   * The request's `access_token`: `matched` or `mismatched` against the emulator's `accessToken`, `present`
+   * when the emulator checks none, `missing` when the request has none.
+   */
+  accessToken: 'matched' | 'mismatched' | 'present' | 'missing';
   /** Request headers with lower-case names; repeated headers are joined with `, `. */
   headers: Record<string, string>;
   /** The body was gunzipped because of `Gravity-Content-Compress: gzip`. */

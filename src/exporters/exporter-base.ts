@@ -1,10 +1,11 @@
 import { resolveConfig } from '../config/resolve-config.js';
-import { invalidConfiguration } from '../common/errors.js';
+import { configurationError } from '../common/errors.js';
 import { createExportPipeline } from '../pipeline/export-pipeline.js';
 import type { ExportPipeline } from '../pipeline/export-pipeline.js';
 import { registerSelfMetrics } from '../observability/self-metrics.js';
 import type { GravityExporterOptions } from '../config/options.js';
 import type { GravityExporterStats } from '../observability/stats.js';
+import type { GravityDiagnostics } from '../common/diag.js';
 
 /**
  * What both exporters share: one export pipeline built from the resolved options, its flush, shutdown and
@@ -13,6 +14,8 @@ import type { GravityExporterStats } from '../observability/stats.js';
 export abstract class GravityExporterBase {
   /** @internal Left out of the type declarations, which would otherwise carry the whole pipeline's types. */
   protected readonly _pipeline: ExportPipeline;
+  /** Where this exporter's warnings go while no OTel diag logger is registered. */
+  protected readonly _diagnostics: GravityDiagnostics;
   private readonly _unregisterSelfMetrics: () => void;
 
   protected constructor(options: GravityExporterOptions, signal: 'logs' | 'spans') {
@@ -20,10 +23,11 @@ export abstract class GravityExporterBase {
     const { meterProvider } = options;
     // Checked before the pipeline exists: a throwing constructor must leave nothing open (spool lock, pool).
     if (meterProvider !== undefined && typeof (meterProvider as { getMeter?: unknown } | null)?.getMeter !== 'function') {
-      throw new TypeError(invalidConfiguration('meterProvider', 'an OTel MeterProvider (with getMeter)', meterProvider === null ? 'null' : typeof meterProvider));
+      throw configurationError('type', 'meterProvider', 'an OTel MeterProvider (with getMeter)', meterProvider === null ? 'null' : typeof meterProvider);
     }
     this._unregisterSelfMetrics = registerSelfMetrics(meterProvider, signal, () => this._pipeline.getStats());
     this._pipeline = createExportPipeline(config);
+    this._diagnostics = config.diagnostics;
   }
 
   /**

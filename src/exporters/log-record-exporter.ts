@@ -9,8 +9,9 @@ import type { GravityExporterOptions } from '../config/options.js';
  * operations; every other record is ignored. Records of one client (and client ip / ua) share a request.
  * An invalid record is rejected alone (reported through `diag` and counted), never the batch.
  *
- * @throws {GravityConfigurationError} when no access token is configured (option, `GE_ACCESS_TOKEN`, or URL).
- * @throws {TypeError | RangeError} for an invalid option value.
+ * @throws {GravityConfigurationError} when no access token is configured (option, `GE_ACCESS_TOKEN`, or URL), for
+ * an invalid option value (then also a `TypeError` or `RangeError`), and for a `GE_SERVER_URL` or `GE_DEBUG`
+ * that is set but invalid. Nothing is sent then.
  *
  * @example
  * ```ts

@@ -5,7 +5,7 @@
  */
 import * as otelApi from '@opentelemetry/api';
 import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { GravityConfigurationError, invalidConfiguration } from '../common/errors.js';
+import { configurationError, missingConfiguration } from '../common/errors.js';
 import { GravityLogRecordExporter } from './log-record-exporter.js';
 import type { GravityExporterOptions, GravitySpanExporterOptions } from '../config/options.js';
 import { loadOptionalPeer } from './peer-require.cjs';
@@ -57,16 +57,14 @@ function resolveProcessorOptions(options: GravityProcessorOptions): Required<Gra
     const value = options[name];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new RangeError(invalidConfiguration(name, 'a positive integer', value));
+      throw configurationError('range', name, 'a positive integer', value);
     }
     resolved[name] = value;
   }
   // A smaller queue alone brings the batch down with it: only a batch size given too is held against it.
   if (options.maxExportBatchSize === undefined) resolved.maxExportBatchSize = Math.min(resolved.maxExportBatchSize, resolved.maxQueueSize);
   if (resolved.maxExportBatchSize > resolved.maxQueueSize) {
-    throw new RangeError(
-      invalidConfiguration('maxExportBatchSize', `at most maxQueueSize (${resolved.maxQueueSize})`, resolved.maxExportBatchSize),
-    );
+    throw configurationError('range', 'maxExportBatchSize', `at most maxQueueSize (${resolved.maxQueueSize})`, resolved.maxExportBatchSize);
   }
   return resolved;
 }
@@ -77,8 +75,8 @@ function resolveProcessorOptions(options: GravityProcessorOptions): Required<Gra
  * not drop realistic bursts ({@link GRAVITY_PROCESSOR_DEFAULTS}). The processor's own `OTEL_BLRP_*` env vars
  * do not apply: pass `processorOptions` instead.
  *
- * @throws {GravityConfigurationError | TypeError | RangeError} as the exporter's constructor does, and
- * `RangeError` for a processor setting that is not a positive integer.
+ * @throws {GravityConfigurationError} as the exporter's constructor does, and for a processor setting that
+ * is not a positive integer (then also a `RangeError`).
  *
  * @example
  * ```ts
@@ -151,8 +149,10 @@ function loadBatchSpanProcessor(): NewBatchSpanProcessor {
         : (exporter, settings) => new Processor({ exporter, ...settings });
     return newBatchSpanProcessorOfInstalledSdk;
   }
-  throw new GravityConfigurationError(
+  throw missingConfiguration(
+    'trace SDK',
     `createGravitySpanProcessor needs an OpenTelemetry trace SDK and found neither ${SDK_TRACE} nor ${SDK_TRACE_BASE}: ` +
       `install ${otel3 ? `${SDK_TRACE} (OpenTelemetry JS 3.x)` : `${SDK_TRACE_BASE} (OpenTelemetry JS 2.x)`} beside gravity-otel-exporter`,
+    `${SDK_TRACE} or ${SDK_TRACE_BASE} installed`,
   );
 }

@@ -14,8 +14,9 @@ import type { GravityReadableSpan } from '../mapping/trace-types.js';
  * log exporter's; `getStats().received` counts span events. Spans that are not sampled never reach an exporter: their events are lost (a one-time
  * `diag.warn` says so when sampling can be seen).
  *
- * @throws {GravityConfigurationError} when no access token is configured (option, `GE_ACCESS_TOKEN`, or URL).
- * @throws {TypeError | RangeError} for an invalid option value.
+ * @throws {GravityConfigurationError} when no access token is configured (option, `GE_ACCESS_TOKEN`, or URL), for
+ * an invalid option value (then also a `TypeError` or `RangeError`), and for a `GE_SERVER_URL` or `GE_DEBUG`
+ * that is set but invalid. Nothing is sent then.
  *
  * @example
  * ```ts
@@ -42,7 +43,7 @@ export class GravitySpanExporter extends GravityExporterBase {
     const mapSpan = createSpanEventMapper(resolveSpanEventMappingOptions(options));
     super(options, 'spans');
     this._mapSpan = mapSpan;
-    this._sampling = createSamplingWatch(process.env);
+    this._sampling = createSamplingWatch(process.env, this._diagnostics);
   }
 
   export(spans: GravityReadableSpan[], resultCallback: (result: ExportResult) => void): void {

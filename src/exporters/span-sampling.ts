@@ -6,6 +6,7 @@
 import { TraceFlags } from '@opentelemetry/api';
 import { ATTR_GE_CLIENT_ID } from '../mapping/attributes.js';
 import { createLogger } from '../common/diag.js';
+import type { GravityDiagnostics } from '../common/diag.js';
 import { isGravityRecord } from '../mapping/detect.js';
 import type { GravityReadableSpan } from '../mapping/trace-types.js';
 
@@ -62,8 +63,8 @@ export interface SamplingWatch {
 }
 
 /** Checks `env` now, then each exported span until it has warned once. */
-export function createSamplingWatch(env: Env): SamplingWatch {
-  const log = createLogger('span');
+export function createSamplingWatch(env: Env, diagnostics?: GravityDiagnostics): SamplingWatch {
+  const log = createLogger('span', diagnostics);
   let warned = false;
   const warn = (evidence: string): void => {
     warned = true;

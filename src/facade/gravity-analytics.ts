@@ -12,18 +12,19 @@ import {
   ATTR_GE_USER_OP,
 } from '../mapping/attributes.js';
 import { createLogger } from '../common/diag.js';
-import { invalidConfiguration } from '../common/errors.js';
+import { configurationError } from '../common/errors.js';
 import { mapRecord, toGravityKey } from '../mapping/map-record.js';
 import type { PropertySource } from '../mapping/map-record.js';
 import { isValidGravityKey } from '../mapping/keys.js';
 import { valueRuleOf } from '../mapping/user-operation.js';
 import type { OperationValueRule, UserOperation } from '../mapping/user-operation.js';
-import { normaliseValue, snapshotValue } from '../mapping/values.js';
+import { normaliseValue, resetWalked, snapshotValue, walkedJsonBytesBound } from '../mapping/values.js';
 import type { GravityProperties } from '../mapping/wire-types.js';
 import { checkTrackProperties, EAGER_MAPPING_CONTEXT, isPropertyMap } from '../mapping/eager-check.js';
 import { registeredGlobalLoggerProvider } from './otel-logs.js';
 import type { AnyValue, AnyValueMap, Logger, LoggerProvider } from './otel-logs.js';
 import { invalidArgument, toValidationError } from './validate.js';
+import { checkRecordSize, sureFitBudget } from './record-size.js';
 
 /** Name of the logger the facade emits through (when no `logger` is given). */
 export const GRAVITY_ANALYTICS_LOGGER_NAME = 'gravity-otel-exporter';
@@ -52,7 +53,7 @@ export interface GravityAnalyticsOptions {
    * Provider to take the logger from, and to flush (`forceFlush`) and close (`shutdown`).
    * @default the global logger provider, registered through `@opentelemetry/api`'s `logs` (OpenTelemetry JS
    * 3.x, e.g. by NodeSDK) or `@opentelemetry/api-logs` (2.x), also when registered after construction. While
-   * none is, calls are validated and dropped, and the first one says so once (stderr and `diag`).
+   * none is, calls are validated and dropped, and the first one says so once (`diag`, and stderr by default).
    */
   loggerProvider?: LoggerProvider;
   /** Initial static super properties (see `setSuperProperties`). */
@@ -86,7 +87,8 @@ const EMPTY_SOURCES: readonly PropertySource[] = Object.freeze([]);
 /**
  * Typed analytics facade over the OTel Logs API, with the method set of Gravity's official SDKs.
  * Every method validates eagerly and throws `GravityValidationError` on misuse (empty client id, bad key,
- * non-numeric increment, non-array append, NaN/Infinity...); nothing is emitted then. Valid calls emit one
+ * non-numeric increment, non-array append, NaN/Infinity, a record too large for one request of the exporter's
+ * default `maxBatchBytes`...); nothing is emitted then. Valid calls emit one
  * log record each: `ge.*` attributes, the properties in the body (`Date` values already formatted), and the
  * event time as the record's timestamp.
  *
@@ -110,13 +112,13 @@ export class GravityAnalytics {
   constructor(options: GravityAnalyticsOptions = {}) {
     const { logger, loggerProvider, dynamicSuperProperties, superProperties } = options;
     if (logger !== undefined && typeof (logger as Partial<Logger>).emit !== 'function') {
-      throw new TypeError(invalidConfiguration('logger', 'an OTel Logger', 'no emit method'));
+      throw configurationError('type', 'logger', 'an OTel Logger', 'no emit method');
     }
     if (loggerProvider !== undefined && typeof (loggerProvider as Partial<LoggerProvider>).getLogger !== 'function') {
-      throw new TypeError(invalidConfiguration('loggerProvider', 'an OTel LoggerProvider', 'no getLogger method'));
+      throw configurationError('type', 'loggerProvider', 'an OTel LoggerProvider', 'no getLogger method');
     }
     if (dynamicSuperProperties !== undefined && typeof dynamicSuperProperties !== 'function') {
-      throw new TypeError(invalidConfiguration('dynamicSuperProperties', 'a function', typeof dynamicSuperProperties));
+      throw configurationError('type', 'dynamicSuperProperties', 'a function', typeof dynamicSuperProperties);
     }
     this._provider = loggerProvider as FlushableProvider | undefined;
     this._usesGlobalProvider = logger === undefined && loggerProvider === undefined;
@@ -310,6 +312,8 @@ export class GravityAnalytics {
       EAGER_MAPPING_CONTEXT,
     );
     if (!result.ok) throw toValidationError(where, result);
+    const tooLarge = checkRecordSize(where, result.value);
+    if (tooLarge !== undefined) throw tooLarge;
     const event = result.value.event;
     let body: AnyValue;
     if (op === undefined) body = withoutLibProperties(event.properties);
@@ -328,8 +332,9 @@ export class GravityAnalytics {
 let reportedNowhereToSend = false;
 
 /**
- * Says once per process, on stderr and through `diag`, that facade calls are dropped for want of a provider:
- * without it, a setup that forgot to register one would lose every event without a word.
+ * Says once per process that facade calls are dropped for want of a provider (through `diag`, and on stderr
+ * while no diag logger is registered): without it, a setup that forgot to register one would lose every
+ * event without a word.
  */
 function reportNowhereToSend(): void {
   if (reportedNowhereToSend) return;
@@ -338,8 +343,7 @@ function reportNowhereToSend(): void {
     'GravityAnalytics has nowhere to send: no logger or loggerProvider was given and no global OpenTelemetry ' +
     'logger provider is registered, so its records are dropped until one is (start NodeSDK or call ' +
     'logs.setGlobalLoggerProvider() first, or pass { loggerProvider })';
-  createLogger('facade').warn(message);
-  process.stderr.write(`gravity-otel-exporter: ${message}\n`);
+  createLogger('facade').report('facade_nowhere_to_send', message);
 }
 
 /** {@link cleanBody}'s answer when the call needs the mapping (to normalise a value, or to name an error). */
@@ -350,7 +354,9 @@ const NOT_CLEAN: unique symbol = Symbol('not clean');
  * a non-blank client id; a track event name or property keys that are Gravity keys as written (no dot to
  * convert, no `ge.*`, no `$lib`/`$lib_version`); values the mapping would send unchanged (no `Date`, no
  * `undefined`, finite numbers), fitting the operation; and string / boolean `ge.*` options. Set, set-once,
- * numeric and append operations only: unset and delete always take the mapping.
+ * numeric and append operations only: unset and delete always take the mapping. Clean also means the body
+ * surely fits one request (bounded from what the checks walked); a larger one takes the mapping, which
+ * measures it exactly.
  */
 function cleanBody(
   op: UserOperation | undefined,
@@ -374,6 +380,8 @@ function cleanBody(
     if (rule === 'key-only' || rule === 'none') return NOT_CLEAN;
   }
   let body: AnyValueMap | undefined;
+  let topLevelBytes = 0;
+  resetWalked();
   for (const source of sources) {
     if (source === undefined) continue;
     // A native copy (spread), later sources winning as in the mapping; the loop below only checks.
@@ -382,6 +390,7 @@ function cleanBody(
       if (!Object.prototype.hasOwnProperty.call(source, key)) continue;
       if (!isValidGravityKey(key)) return NOT_CLEAN;
       if (op === undefined && (key === '$lib' || key === '$lib_version')) return NOT_CLEAN;
+      topLevelBytes += 6 * key.length + 32;
       const value = source[key];
       switch (rule) {
         case 'number':
@@ -395,6 +404,9 @@ function cleanBody(
       }
     }
   }
+  const clientIp = options?.clientIp;
+  const clientUa = options?.clientUa;
+  if (topLevelBytes + walkedJsonBytesBound() > sureFitBudget(clientId, eventName, clientIp, clientUa)) return NOT_CLEAN;
   // Nested objects and arrays are kept by reference, as `logger.emit` keeps a body (README, The facade).
   return body ?? {};
 }

@@ -9,9 +9,9 @@ import {
   ATTR_GE_EVENT_NAME,
   ATTR_GE_TIME_FREE,
   ATTR_GE_USER_OP,
-  GE_ATTRIBUTE_KEYS,
   GE_ATTRIBUTE_PREFIX,
 } from './attributes.js';
+import { findUnknownGeKey, nearestGeKey } from './detect.js';
 import { GRAVITY_KEY_PATTERN, isInTimeWindow, SDK_METADATA_KEYS } from './rules.js';
 import { isValidGravityKey } from './keys.js';
 import { isUserOperation, toProfileEventName, USER_OPERATIONS, valueRuleOf } from './user-operation.js';
@@ -23,7 +23,7 @@ import type { GravityEvent, GravityProperties } from './wire-types.js';
 export interface MappingContext {
   /** `$lib_version` on track records. */
   readonly libVersion: string;
-  /** Debug mode: string and list limits, the service's time window, unknown `ge.*` keys. */
+  /** Debug mode: string and list limits, the service's time window. */
   readonly strict: boolean;
   /** Clock for the time window in strict mode, epoch ms. */
   readonly now: () => number;
@@ -47,6 +47,7 @@ export type RejectionCode =
   | 'invalid_value'
   | 'invalid_operation_value'
   | 'invalid_ge_attribute'
+  | 'unknown_ge_attribute'
   | 'out_of_time_window'
   | 'record_too_large';
 
@@ -75,8 +76,10 @@ export type PropertySource = Readonly<Record<string, unknown>> | undefined;
 export interface RecordInput {
   /** Looks up a `ge.*` attribute (for span events: on the event, else on its span). */
   readonly ge: (key: string) => unknown;
-  /** Property maps, later wins; `ge.*` keys in them are skipped. */
+  /** Property maps, later wins; `ge.*` keys in them are skipped, and must all be part of the contract. */
   readonly sources: readonly PropertySource[];
+  /** For span events: the span's attributes, whose `ge.*` keys must be part of the contract too. */
+  readonly spanAttributes?: PropertySource;
   /** For `unset`: property names given as a list (a log body that is an array of strings). */
   readonly keyList?: readonly unknown[];
   /** The event name when `ge.event_name` is absent (log record `eventName`, span event name). */
@@ -103,8 +106,12 @@ function optionalString(input: RecordInput, key: string): string | undefined | R
   return value;
 }
 
-/** Maps one analytics source. Call it only for sources that carry `ge.client_id` (see detect.ts). */
+/** Maps one analytics source. Call it only for sources that carry `ge.*` keys (see detect.ts). */
 export function mapRecord(input: RecordInput, ctx: MappingContext): MapResult {
+  // First: a typo (`ge.clientid`) is the reason the rest looks wrong, and must never be sent as something else
+  // (`ge.user_opp: set` as a track event).
+  const unknown = unknownGeKey(input);
+  if (unknown !== undefined) return unknown;
   const clientId = input.ge(ATTR_GE_CLIENT_ID);
   if (clientId === undefined) {
     return reject('missing_client_id', ATTR_GE_CLIENT_ID, 'missing on a record that carries other ge.* attributes');
@@ -132,12 +139,6 @@ export function mapRecord(input: RecordInput, ctx: MappingContext): MapResult {
       );
     }
   }
-  if (ctx.strict) {
-    const unknown = findUnknownGeKey(input.sources);
-    if (unknown !== undefined) {
-      return reject('invalid_ge_attribute', unknown, `unknown ge.* attribute (known: ${GE_ATTRIBUTE_KEYS.join(', ')})`);
-    }
-  }
 
   const op = input.ge(ATTR_GE_USER_OP);
   let event: GravityEvent | Rejection;
@@ -156,14 +157,14 @@ export function mapRecord(input: RecordInput, ctx: MappingContext): MapResult {
   return { ok: true, value: { clientId, clientIp, clientUa, event } };
 }
 
-function findUnknownGeKey(sources: readonly PropertySource[]): string | undefined {
-  for (const source of sources) {
-    if (source === undefined) continue;
-    for (const key of Object.keys(source)) {
-      if (key.startsWith(GE_ATTRIBUTE_PREFIX) && !GE_ATTRIBUTE_KEYS.includes(key)) return key;
-    }
+function unknownGeKey(input: RecordInput): Rejection | undefined {
+  for (const source of input.sources) {
+    const key = findUnknownGeKey(source);
+    if (key !== undefined) return reject('unknown_ge_attribute', key, `not a ge.* attribute of the contract; did you mean ${nearestGeKey(key)}?`);
   }
-  return undefined;
+  const onSpan = findUnknownGeKey(input.spanAttributes);
+  if (onSpan === undefined) return undefined;
+  return reject('unknown_ge_attribute', onSpan, `(on the span) not a ge.* attribute of the contract; did you mean ${nearestGeKey(onSpan)}?`);
 }
 
 function mapTrack(input: RecordInput, ctx: MappingContext, timeFree: boolean): GravityEvent | Rejection {

@@ -11,8 +11,8 @@ import {
   ATTR_GE_USER_OP,
   GE_ATTRIBUTE_PREFIX,
 } from './attributes.js';
-import { invalidConfiguration } from '../common/errors.js';
-import { hrTimeToMillis, isGravityRecord } from './detect.js';
+import { configurationError } from '../common/errors.js';
+import { findUnknownGeKey, hrTimeToMillis, isGravityRecord } from './detect.js';
 import { GRAVITY_KEY_PATTERN } from './rules.js';
 import { isValidGravityKey } from './keys.js';
 import { mapRecord, toGravityKey } from './map-record.js';
@@ -48,26 +48,24 @@ type Attributes = Readonly<Record<string, unknown>>;
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
 
-/** Validates the span options given in code; throws `TypeError` on a bad value. */
+/** Validates the span options given in code; throws `GravityConfigurationError` (a `TypeError`) on a bad value. */
 export function resolveSpanEventMappingOptions(options: {
   traceCorrelation?: boolean;
   copySpanAttributes?: readonly string[];
 }): SpanEventMappingOptions {
   const { traceCorrelation = false, copySpanAttributes = [] } = options;
   if (typeof traceCorrelation !== 'boolean') {
-    throw new TypeError(invalidConfiguration('traceCorrelation', 'a boolean', traceCorrelation));
+    throw configurationError('type', 'traceCorrelation', 'a boolean', traceCorrelation);
   }
   if (!Array.isArray(copySpanAttributes) || copySpanAttributes.some((key) => typeof key !== 'string' || key === '')) {
-    throw new TypeError(invalidConfiguration('copySpanAttributes', 'an array of attribute keys', copySpanAttributes));
+    throw configurationError('type', 'copySpanAttributes', 'an array of attribute keys', copySpanAttributes);
   }
   // ge.* attributes never become properties, so copying them would do nothing.
   const keys = [...new Set(copySpanAttributes)].filter((key) => !key.startsWith(GE_ATTRIBUTE_PREFIX));
   // A key that cannot be a Gravity key would get every track event of every span carrying it rejected.
   const unfit = keys.find((key) => !isValidGravityKey(toGravityKey(key)));
   if (unfit !== undefined) {
-    throw new TypeError(
-      invalidConfiguration('copySpanAttributes', `attribute keys that fit ${GRAVITY_KEY_PATTERN} once dots become underscores`, unfit),
-    );
+    throw configurationError('type', 'copySpanAttributes', `attribute keys that fit ${GRAVITY_KEY_PATTERN} once dots become underscores`, unfit);
   }
   return Object.freeze({ traceCorrelation, copySpanAttributes: Object.freeze(keys) });
 }
@@ -83,13 +81,15 @@ export function createSpanEventMapper(
     const events = span.events;
     if (events.length === 0) return NO_EVENTS;
     const spanAttributes = span.attributes as Attributes;
-    const spanHasClientId = spanAttributes[ATTR_GE_CLIENT_ID] !== undefined;
+    // A span key that is not part of the contract (`ge.clientid`) makes every event of the span a record, as
+    // `ge.client_id` would: each is rejected naming the typo instead of being ignored without a word.
+    const spanMakesRecords = spanAttributes[ATTR_GE_CLIENT_ID] !== undefined || findUnknownGeKey(spanAttributes) !== undefined;
     let results: (MapResult | undefined)[] | undefined;
     let trackSources: PropertySource[] | undefined;
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
       const eventAttributes = (event.attributes ?? NO_ATTRIBUTES) as Attributes;
-      if (!spanHasClientId && !isGravityRecord(eventAttributes)) continue;
+      if (!spanMakesRecords && !isGravityRecord(eventAttributes)) continue;
       results ??= new Array<MapResult | undefined>(events.length).fill(undefined);
       // Span context goes on track events only: a string trace id would break a numeric user operation.
       const isTrack = eventAttributes[ATTR_GE_USER_OP] === undefined;
@@ -131,6 +131,7 @@ function mapSpanEvent(
         return own !== undefined || !INHERITED_KEYS.has(key) ? own : spanAttributes[key];
       },
       sources: spanSourcesForEvent.length === 0 ? [eventAttributes] : [...spanSourcesForEvent, eventAttributes],
+      spanAttributes,
       defaultEventName: event.name,
       timeMillis: hrTimeToMillis(event.time),
     },

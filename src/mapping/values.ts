@@ -86,11 +86,33 @@ function snapshotObject(value: object): unknown {
   return copy;
 }
 
+/**
+ * What {@link normaliseValue} walked over since {@link resetWalked}: characters of strings and object keys, and
+ * values. The facade bounds a record's JSON size with it without a second walk (facade/record-size.ts).
+ */
+let walkedChars = 0;
+let walkedValues = 0;
+
+export function resetWalked(): void {
+  walkedChars = 0;
+  walkedValues = 0;
+}
+
+/**
+ * An upper bound of the UTF-8 bytes of JSON of what was walked since {@link resetWalked}: 6 per character (an
+ * escaped control character) and 32 per value (numbers, punctuation, a formatted `Date`).
+ */
+export function walkedJsonBytesBound(): number {
+  return 6 * walkedChars + 32 * walkedValues;
+}
+
 type Fast = GravityValue | typeof OMIT | typeof INVALID_VALUE;
 
 function fast(value: unknown, depth: number, strict: boolean): Fast {
+  walkedValues++;
   switch (typeof value) {
     case 'string':
+      walkedChars += value.length;
       if (strict && value.length * 3 > MAX_STRING_VALUE_BYTES && Buffer.byteLength(value, 'utf8') > MAX_STRING_VALUE_BYTES) {
         return INVALID_VALUE;
       }
@@ -138,6 +160,7 @@ function fastObject(value: Record<string, unknown>, depth: number, strict: boole
   let i = 0;
   for (const key in value) {
     if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    walkedChars += key.length;
     const item = value[key];
     const normalised = fast(item, depth + 1, strict);
     if (normalised === INVALID_VALUE) return INVALID_VALUE;

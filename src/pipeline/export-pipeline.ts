@@ -11,7 +11,7 @@ import type { ResolvedConfig } from '../config/resolve-config.js';
 import { createDelivery } from '../delivery/delivery.js';
 import type { DeliveryJob, Settled, SpoolSink } from '../delivery/delivery.js';
 import { createLogger } from '../common/diag.js';
-import { asError, GravityExportError, GravityShutdownError } from '../common/errors.js';
+import { asError, causeOf, GravityExportError, GravityShutdownError } from '../common/errors.js';
 import type { MapResult, MappingContext, Rejection } from '../mapping/map-record.js';
 import { createSpoolDrainer } from '../delivery/spool-drainer.js';
 import type { SpoolDrainer } from '../delivery/spool-drainer.js';
@@ -23,8 +23,8 @@ import type { SleepFunction } from '../transport/retrying-transport.js';
 import type { Transport } from '../transport/types.js';
 import { VERSION } from '../common/version.js';
 
-/** How many rejection reasons one warn line quotes (enough for one of every kind; the count covers the rest). */
-const MAX_REASONS_PER_WARNING = 20;
+/** How many distinct rejection reasons one warn line quotes (two of every kind; the count covers the rest). */
+const MAX_REASONS_PER_WARNING = 32;
 /** Items an export maps and serialises before it yields to the event loop (~10 ms of work on the bench workload). */
 const ITEMS_PER_SLICE = 2_048;
 
@@ -115,7 +115,7 @@ async function within(promise: Promise<unknown>, millis: number): Promise<boolea
 }
 
 export function createExportPipeline(config: ResolvedConfig, dependencies: PipelineDependencies = {}): ExportPipeline {
-  const log = createLogger('export');
+  const log = createLogger('export', config.diagnostics);
   const transport = dependencies.transport ?? createHttpTransport(config);
   const now = dependencies.now ?? Date.now;
   const stats = new StatsRecorder();
@@ -135,6 +135,7 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
           maxBackoffMillis: Math.max(config.retry.maxBackoffMillis, 1_000),
           now,
           random,
+          diagnostics: config.diagnostics,
         })
       : undefined;
   const spool = dependencies.spool ?? drainer?.sink;
@@ -268,12 +269,25 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
     return finishCollecting(collected);
   }
 
+  /** One line per export: each distinct reason once, with its code and how many records it rejected. */
   function reportRejections(rejections: readonly Rejection[], total: number): void {
     if (rejections.length === 0) return;
-    for (const rejection of rejections) stats.reject(rejection.code);
-    const reasons = rejections.slice(0, MAX_REASONS_PER_WARNING).map((r) => r.reason);
-    const more = rejections.length > reasons.length ? `; and ${rejections.length - reasons.length} more` : '';
-    log.warn(`${rejections.length} of ${total} records rejected and not sent: ${reasons.join('; ')}${more}`);
+    const reasons = new Map<string, { readonly code: string; records: number }>();
+    let unlisted = 0;
+    for (const rejection of rejections) {
+      stats.reject(rejection.code);
+      const seen = reasons.get(rejection.reason);
+      if (seen !== undefined) seen.records++;
+      else if (reasons.size < MAX_REASONS_PER_WARNING) reasons.set(rejection.reason, { code: rejection.code, records: 1 });
+      else unlisted++;
+    }
+    const listed = [...reasons].map(([reason, { code, records }]) => `${reason} (${code}${records > 1 ? `, ${records} records` : ''})`);
+    const more = unlisted > 0 ? `; and ${unlisted} more` : '';
+    const first = rejections[0]!;
+    log.report(
+      `rejected:${first.code}:${first.field}`,
+      `${rejections.length} of ${total} records rejected and not sent: ${listed.join('; ')}${more}`,
+    );
   }
 
   function toExportResult(settled: readonly Settled[]): ExportResult {
@@ -281,7 +295,14 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
     const parked = settled.filter((s) => s.outcome === 'parked').reduce((n, s) => n + s.records, 0);
     const spooled = settled.filter((s) => s.outcome === 'spooled').reduce((n, s) => n + s.records, 0);
     if (parked > 0) log.debug(`${parked} records wait in the background for their client to be initialised (code 2000)`);
-    if (spooled > 0) log.debug(`${spooled} records written to the spool for later delivery`);
+    if (spooled > 0) {
+      const why = settled.find((s) => s.outcome === 'spooled' && s.error !== undefined)?.error;
+      log.report(
+        `spooled:${causeOf(why)}`,
+        `${spooled} records written to the spool for later delivery${why === undefined ? '' : ` (${config.endpoint.displayUrl}: ${why.message})`}`,
+        'info',
+      );
+    }
     if (failures.length === 0) return { code: ExportResultCode.SUCCESS };
     const records = settled.reduce((n, s) => n + s.records, 0);
     const count = (outcome: string): number => failures.filter((f) => f.outcome === outcome).reduce((n, f) => n + f.records, 0);
@@ -296,7 +317,8 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
       dropped === failedRecords ? 'GRAVITY_RECORDS_DROPPED' : 'GRAVITY_DELIVERY_FAILED',
       { cause: first.error },
     );
-    log.warn(error.message);
+    // The cause, not the client or the counts, makes a failure the same as the last one for the rate limit.
+    log.report(`${dropped === failedRecords ? 'dropped' : 'not_delivered'}:${causeOf(first.error)}`, `${error.message} (endpoint ${config.endpoint.displayUrl})`);
     return { code: ExportResultCode.FAILED, error };
   }
 

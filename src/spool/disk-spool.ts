@@ -2,6 +2,7 @@
 import { promises as fsp, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../common/diag.js';
+import type { GravityDiagnostics, GravityLogger } from '../common/diag.js';
 import { readCursor, removeCursorTemps, writeCursor } from './cursor.js';
 import { encodeLine } from './line-format.js';
 import { holdsLock, releaseLock, tryAcquireLock } from './lock.js';
@@ -26,6 +27,7 @@ export interface DiskSpoolOptions {
   readonly dir: string;
   readonly maxBytes: number;
   readonly segmentBytes: number;
+  readonly diagnostics?: GravityDiagnostics | undefined;
 }
 
 export class DiskSpool implements Spool {
@@ -33,7 +35,7 @@ export class DiskSpool implements Spool {
   private readonly _maxBytes: number;
   private readonly _writerId = newWriterId();
   private readonly _writer: SegmentWriter;
-  private readonly _log = createLogger('spool');
+  private readonly _log: GravityLogger;
   private readonly _segments = new Map<string, SegmentState>();
   private readonly _released: Array<readonly Range[]> = [];
   private _owner = false;
@@ -50,6 +52,7 @@ export class DiskSpool implements Spool {
   constructor(options: DiskSpoolOptions) {
     this.dir = options.dir;
     this._maxBytes = options.maxBytes;
+    this._log = createLogger('spool', options.diagnostics);
     registerLiveWriter(this._writerId);
     this._writer = new SegmentWriter(options.dir, this._writerId, options.segmentBytes, {
       onOpened: (id, fileName) => this._segments.set(id, newSegmentState(id, process.pid, this._writerId, fileName, false, 0, 0)),

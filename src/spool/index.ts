@@ -33,7 +33,7 @@
  * if the pid of a dead writer has been reused by another process, its segment waits until that one exits.
  * Order is by segment creation time, so records of two concurrent writers interleave by segment, not by time.
  */
-import { invalidConfiguration } from '../common/errors.js';
+import { configurationError } from '../common/errors.js';
 import { DiskSpool } from './disk-spool.js';
 import type { Spool, SpoolOptions } from './types.js';
 
@@ -47,7 +47,7 @@ export const DEFAULT_SPOOL_SEGMENT_BYTES = 8 * 1024 * 1024;
 function checkPositiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(invalidConfiguration(name, 'a positive integer number of bytes', value));
+    throw configurationError('range', name, 'a positive integer number of bytes', value);
   }
   return value;
 }
@@ -66,12 +66,13 @@ function checkPositiveInteger(name: string, value: number | undefined, fallback:
  */
 export async function openSpool(options: SpoolOptions): Promise<Spool> {
   if (typeof options.dir !== 'string' || options.dir.trim() === '') {
-    throw new TypeError(invalidConfiguration('spoolDir', 'a directory path', options.dir));
+    throw configurationError('type', 'spoolDir', 'a directory path', options.dir);
   }
   const spool = new DiskSpool({
     dir: options.dir,
     maxBytes: checkPositiveInteger('spool maxBytes', options.maxBytes, DEFAULT_SPOOL_MAX_BYTES),
     segmentBytes: checkPositiveInteger('spool segmentBytes', options.segmentBytes, DEFAULT_SPOOL_SEGMENT_BYTES),
+    diagnostics: options.diagnostics,
   });
   try {
     await spool.init();

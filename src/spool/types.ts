@@ -1,4 +1,5 @@
 /** Public types of the durable spool; see `index.ts` for the on-disk format and guarantees. */
+import type { GravityDiagnostics } from '../common/diag.js';
 
 /** One record as the spool keeps it: the request envelope fields plus the event's JSON text. */
 export interface SpooledRecord {
@@ -24,6 +25,8 @@ export interface SpoolOptions {
   maxBytes?: number;
   /** A writer starts a new segment file once its current one would grow past this. @default 8388608 (8 MiB) */
   segmentBytes?: number;
+  /** Where the spool's warnings go while no OTel diag logger is registered. @default `GE_DIAGNOSTICS`, else stderr */
+  diagnostics?: GravityDiagnostics;
 }
 
 /** Records handed out by `Spool.readBatch`; they stay in the spool until acked. */

@@ -8,7 +8,8 @@ import { GravityAnalytics } from '../../src/index.js';
 import { captureDiag } from './diag-capture.js';
 import { globalLogs } from './otel-line.js';
 
-const diag = captureDiag();
+// With CAPTURE_DIAG=1 a diag logger is registered, and the report goes there instead of stderr.
+const diag = process.env['CAPTURE_DIAG'] === '1' ? captureDiag() : undefined;
 const ge = new GravityAnalytics();
 ge.track('user-1', 'dropped_track');
 ge.userSet('user-1', { plan: 'dropped' });
@@ -27,7 +28,7 @@ await ge.flush();
 
 process.stdout.write(
   `${JSON.stringify({
-    diagWarnings: diag.at('warn'),
+    diagWarnings: diag?.at('warn') ?? [],
     misuse,
     delivered: memory.getFinishedLogRecords().map((record) => record.eventName),
   })}\n`,

@@ -141,7 +141,7 @@ describe('gravity-otel import', () => {
     assert.deepEqual(emulator.events().map((e) => e.event), ['fresh']);
   });
 
-  it('counts records the exporter refuses when sending apart from the listed lines (no "... and N more" for them)', async () => {
+  it('lists a record too large for one request at its line: the facade refuses it before it is sent', async () => {
     const file = writeLines('mixed.jsonl', [
       '{"client_id": "u1"',
       JSON.stringify({ client_id: 'u1', type: 'track', event: 'huge', time: HISTORY_MILLIS, properties: { blob: 'x'.repeat(1_100_000) } }),
@@ -150,7 +150,8 @@ describe('gravity-otel import', () => {
     assert.match(run.stdout, /: 2 records, 0 sent, 2 rejected/);
     assert.match(run.stdout, /line 1: not JSON/);
     assert.doesNotMatch(run.stdout, /\.\.\. and \d+ more/);
-    assert.match(run.stdout, /1 records refused by the exporter when sending .*\nRejected by reason: invalid_json 1, record_too_large 1/);
+    assert.match(run.stdout, /line 2: track: blob: \d+ bytes of JSON make the record \d+ bytes, over the 1000000 bytes/);
+    assert.match(run.stdout, /\nRejected by reason: invalid_json 1, record_too_large 1/);
   });
 
   it('reports records the service refuses as failed and exits 1', async () => {

@@ -58,11 +58,11 @@ describe('emulator: accepting and validating', () => {
       ],
     );
     assert.deepEqual(
-      emulator.requests.map((r) => [r.method, r.path, r.compressed, r.accepted, r.query['access_token']]),
+      emulator.requests.map((r) => [r.method, r.path, r.compressed, r.accepted, r.query['access_token'], r.accessToken]),
       [
-        ['POST', COLLECT_PATH, true, true, 'test-token'],
-        ['POST', COLLECT_PATH, false, true, 'test-token'],
-        ['POST', COLLECT_PATH, false, true, 'test-token'],
+        ['POST', COLLECT_PATH, true, true, '[REDACTED]', 'present'],
+        ['POST', COLLECT_PATH, false, true, '[REDACTED]', 'present'],
+        ['POST', COLLECT_PATH, false, true, '[REDACTED]', 'present'],
       ],
     );
     assert.equal(emulator.requests[0]!.bodyText, JSON.stringify(first));
@@ -183,6 +183,17 @@ describe('emulator: access token, clients and strict mode', () => {
     const invalidToken = { code: 1, msg: 'invalid access_token', extra: {} };
     assert.deepEqual([wrong.body, missing.body, right.body], [invalidToken, invalidToken, ok]);
     assert.equal(emulator.events().length, 1);
+    // Recorded requests say how the token compared, never what it was.
+    assert.deepEqual(
+      emulator.requests.map((r) => [r.accessToken, r.query['access_token']]),
+      [
+        ['mismatched', '[REDACTED]'],
+        ['missing', undefined],
+        ['matched', '[REDACTED]'],
+      ],
+    );
+    const recorded = JSON.stringify(emulator.requests);
+    assert.ok(!recorded.includes('right-token') && !recorded.includes('wrong-token'), recorded);
   });
 
   test('answers code 2000 for an uninitialised client until initialiseClient', async (t) => {

@@ -54,7 +54,8 @@ describe('GravityLogRecordExporter: headers and body', () => {
     const [request] = emulator.requests;
     assert.equal(request!.method, 'POST');
     assert.equal(request!.path, COLLECT_PATH);
-    assert.deepEqual(request!.query, { access_token: TEST_ACCESS_TOKEN });
+    assert.deepEqual(request!.query, { access_token: '[REDACTED]' });
+    assert.equal(request!.accessToken, 'matched');
     assert.equal(request!.compressed, true);
     assert.equal(request!.accepted, true);
     assert.equal(request!.headers['content-type'], 'application/json');
@@ -220,6 +221,9 @@ const REJECTION_KINDS: RejectionKind[] = [
   { name: 'Uint8Array value', record: track('bad', { blob: new Uint8Array([1]) }), code: 'invalid_value', field: 'blob' },
   { name: 'non-boolean ge.time_free', record: track('bad', { 'ge.time_free': 'yes' }), code: 'invalid_ge_attribute', field: 'ge.time_free' },
   { name: 'non-string ge.client_ip', record: track('bad', { 'ge.client_ip': 1234 }), code: 'invalid_ge_attribute', field: 'ge.client_ip' },
+  { name: 'ge.clientid typo alone', record: { eventName: 'e', attributes: { 'ge.clientid': 'bad' } }, code: 'unknown_ge_attribute', field: 'ge.clientid' },
+  { name: 'ge.user_opp typo', record: { body: { plan: 'pro' }, attributes: { 'ge.client_id': 'bad', 'ge.user_opp': 'set' } }, code: 'unknown_ge_attribute', field: 'ge.user_opp' },
+  { name: 'ge.event typo', record: { attributes: { 'ge.client_id': 'bad', 'ge.event': 'purchase' } }, code: 'unknown_ge_attribute', field: 'ge.event' },
   {
     name: 'body whose getter throws',
     record: {

@@ -141,6 +141,29 @@ describe('GravitySpanExporter through the tracer provider and BatchSpanProcessor
     assert.deepStrictEqual(exporter.getStats().rejectedByReason, { invalid_user_op: 1 });
   });
 
+  it('rejects events under a ge.* typo on the event or on the span, counted, while correct spans are delivered', async () => {
+    setUp();
+    const tracer = provider.getTracer('shop');
+    const typoOnSpan = tracer.startSpan('checkout', { attributes: { 'ge.clientid': 'u1' } });
+    typoOnSpan.addEvent('purchase', { amount: 30 });
+    typoOnSpan.addEvent('viewed');
+    typoOnSpan.end();
+    const typoOnEvent = tracer.startSpan('upgrade', { attributes: { 'ge.client_id': 'u2' } });
+    typoOnEvent.addEvent('upgrade', { 'ge.user_opp': 'set', plan: 'pro' });
+    typoOnEvent.addEvent('purchase', { amount: 5 });
+    typoOnEvent.end();
+    const plain = tracer.startSpan('GET /health');
+    plain.addEvent('exception');
+    plain.end();
+
+    await provider.forceFlush();
+
+    assert.deepStrictEqual(emulator.events().map((e) => [e.client_id, e.event]), [['u2', 'purchase']]);
+    const stats = exporter.getStats();
+    assert.deepStrictEqual(stats.rejectedByReason, { unknown_ge_attribute: 3 });
+    assert.equal(stats.ignored, 1);
+  });
+
   it('warns once that sampling drops analytics when a sampled analytics span has an unsampled parent', async () => {
     const sampler = new ParentBasedSampler({ root: new AlwaysOnSampler(), remoteParentNotSampled: new AlwaysOnSampler() });
     setUp({}, sampler);

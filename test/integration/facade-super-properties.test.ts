@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { GravityAnalytics, GravityLogRecordExporter } from '../../src/index.js';
+import { GravityAnalytics, GravityConfigurationError, GravityLogRecordExporter } from '../../src/index.js';
 import { startExporterHarness } from '../helpers/exporter-harness.js';
 import type { ExporterHarness } from '../helpers/exporter-harness.js';
 
@@ -79,11 +79,11 @@ describe('exporter super properties', () => {
   it('throws at construction for a super property key that does not fit, or a non-function dynamic option', () => {
     assert.throws(
       () => new GravityLogRecordExporter({ accessToken: 'token-1234', superProperties: { 'bad key': 1 } }),
-      { name: 'TypeError', message: /superProperties is invalid.*bad key/ },
+      (error: unknown) => error instanceof TypeError && error instanceof GravityConfigurationError && /superProperties is invalid.*bad key/.test(error.message),
     );
     assert.throws(
       () => new GravityLogRecordExporter({ accessToken: 'token-1234', dynamicSuperProperties: 'x' as unknown as () => Record<string, never> }),
-      { name: 'TypeError', message: /dynamicSuperProperties is invalid/ },
+      (error: unknown) => error instanceof TypeError && error instanceof GravityConfigurationError && /dynamicSuperProperties is invalid/.test(error.message),
     );
   });
 });

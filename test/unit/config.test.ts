@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { DEFAULT_URL, DEFAULTS, resolveConfig } from '../../src/config/resolve-config.js';
-import { GravityConfigurationError } from '../../src/common/errors.js';
+import { GravityConfigurationError, GravityExportError, GravityHttpError } from '../../src/common/errors.js';
 import { captureDiag } from '../helpers/diag-capture.js';
 import type { DiagCapture } from '../helpers/diag-capture.js';
 
@@ -167,12 +168,11 @@ describe('resolveConfig: errors in code throw', () => {
 
 describe('resolveConfig: bad env values warn and fall back', () => {
   const bad: Array<[string, string, (config: ReturnType<typeof resolveConfig>) => void]> = [
-    ['GE_SERVER_URL', 'not a url', (c) => assert.equal(c.endpoint.displayUrl, DEFAULT_URL)],
     ['GE_COMPRESSION', 'brotli', (c) => assert.equal(c.compression, 'gzip')],
-    ['GE_DEBUG', 'yes', (c) => assert.equal(c.debug, false)],
     ['GE_TIMEOUT_MILLIS', '10s', (c) => assert.equal(c.timeoutMillis, DEFAULTS.timeoutMillis)],
     ['GE_TIMEOUT_MILLIS', '0', (c) => assert.equal(c.timeoutMillis, DEFAULTS.timeoutMillis)],
     ['GE_MAX_CONCURRENT_REQUESTS', '-3', (c) => assert.equal(c.maxConcurrentRequests, DEFAULTS.maxConcurrentRequests)],
+    ['GE_DIAGNOSTICS', 'loud', (c) => assert.equal(c.diagnostics, 'stderr')],
   ];
   for (const [name, value, check] of bad) {
     test(`${name}=${JSON.stringify(value)} warns "Configuration: ${name} is invalid" and uses the default`, () => {
@@ -183,21 +183,112 @@ describe('resolveConfig: bad env values warn and fall back', () => {
       assert.match(warned[0]!, new RegExp(`Configuration: ${name} is invalid, expected .+ \\(actual: `));
     });
   }
+});
 
-  test('only "true" and "false" are booleans in env', () => {
-    for (const value of ['1', 'TRUE', 'on']) {
-      assert.equal(resolveConfig(TOKEN, { GE_DEBUG: value }).debug, false);
-    }
-    assert.equal(warnings().length, 3);
+describe('resolveConfig: a bad env value that would change where data goes throws', () => {
+  const bad: Array<[string, string, RegExp]> = [
+    ['GE_SERVER_URL', '127.0.0.1:8080', /expected an absolute http\(s\) URL without credentials, such as http:\/\/127\.0\.0\.1:8080 \(actual: 127\.0\.0\.1:8080\)$/],
+    ['GE_SERVER_URL', 'localhost:4000/collect', /such as http:\/\/localhost:4000\/collect \(actual: localhost:4000\/collect\)$/],
+    ['GE_SERVER_URL', 'not a url', /expected an absolute http\(s\) URL without credentials \(actual: not a url\)$/],
+    ['GE_SERVER_URL', 'ftp://h.test/', /\(actual: ftp:\/\/h\.test\/\)$/],
+    ['GE_DEBUG', 'yes', /expected true or false \(actual: yes\)$/],
+    ['GE_DEBUG', '1', /expected true or false \(actual: 1\)$/],
+    ['GE_DEBUG', 'TRUE', /expected true or false \(actual: TRUE\)$/],
+  ];
+  for (const [name, value, message] of bad) {
+    test(`${name}=${JSON.stringify(value)} throws GravityConfigurationError naming ${name}, never falls back`, () => {
+      assert.throws(
+        () => resolveConfig(TOKEN, { [name]: value }),
+        (error: unknown) =>
+          error instanceof GravityConfigurationError &&
+          error.code === 'GRAVITY_CONFIGURATION_ERROR' &&
+          error.option === name &&
+          error.actual === value &&
+          message.test(error.message),
+      );
+      assert.deepEqual(warnings(), []);
+    });
+  }
+
+  test('a set-but-invalid GE_SERVER_URL throws even when the url option would be used', () => {
+    assert.throws(() => resolveConfig({ ...TOKEN, url: 'http://127.0.0.1:9/' }, { GE_SERVER_URL: '127.0.0.1:8080' }), GravityConfigurationError);
   });
 });
+
+describe('resolveConfig: diagnostics', () => {
+  test('defaults to stderr; GE_DIAGNOSTICS picks stdout or off; the option wins', () => {
+    const sink = (): void => undefined;
+    assert.equal(resolveConfig(TOKEN, {}).diagnostics, 'stderr');
+    assert.equal(resolveConfig(TOKEN, { GE_DIAGNOSTICS: ' OFF ' }).diagnostics, 'off');
+    assert.equal(resolveConfig(TOKEN, { GE_DIAGNOSTICS: 'stdout' }).diagnostics, 'stdout');
+    assert.equal(resolveConfig({ ...TOKEN, diagnostics: 'stderr' }, { GE_DIAGNOSTICS: 'off' }).diagnostics, 'stderr');
+    assert.equal(resolveConfig({ ...TOKEN, diagnostics: sink }, { GE_DIAGNOSTICS: 'off' }).diagnostics, sink);
+  });
+
+  test('a bad diagnostics option throws a GravityConfigurationError that is a TypeError', () => {
+    assert.throws(
+      () => resolveConfig({ ...TOKEN, diagnostics: 'loud' as never }, {}),
+      (error: unknown) => error instanceof GravityConfigurationError && error instanceof TypeError && error.option === 'diagnostics',
+    );
+  });
+});
+
+describe('GravityConfigurationError: one class for every invalid setting', () => {
+  test('a bad type is also a TypeError, a bad range a RangeError, each with option, expected and actual', () => {
+    const typeError = catchError(() => resolveConfig({ ...TOKEN, compression: 'brotli' as never }, {}));
+    const rangeError = catchError(() => resolveConfig({ ...TOKEN, timeoutMillis: 0 }, {}));
+    for (const [error, builtIn, other] of [
+      [typeError, TypeError, RangeError],
+      [rangeError, RangeError, TypeError],
+    ] as const) {
+      assert.ok(error instanceof GravityConfigurationError);
+      assert.ok(error instanceof GravityExportError);
+      assert.ok(error instanceof builtIn);
+      assert.ok(!(error instanceof other));
+      assert.ok(!(error instanceof GravityHttpError));
+      assert.equal(error.name, 'GravityConfigurationError');
+      assert.equal(error.code, 'GRAVITY_CONFIGURATION_ERROR');
+      assert.equal(String(error), `GravityConfigurationError: ${error.message}`);
+      assert.match(inspect(error), /^GravityConfigurationError: Configuration: /);
+    }
+    assert.deepEqual(pick(typeError), { option: 'compression', expected: '"gzip", "none" or "auto"', actual: 'brotli' });
+    assert.deepEqual(pick(rangeError), { option: 'timeoutMillis', expected: 'an integer from 1 to 600000', actual: '0' });
+  });
+
+  test('a missing token is a GravityConfigurationError with option accessToken and no actual value', () => {
+    const error = catchError(() => resolveConfig({}, {}));
+    assert.ok(error instanceof GravityConfigurationError && !(error instanceof TypeError));
+    assert.deepEqual(pick(error), { option: 'accessToken', expected: 'a Gravity access token', actual: undefined });
+  });
+
+  test('other errors of the package are not configuration errors', () => {
+    assert.ok(!(new GravityHttpError(404, '') instanceof GravityConfigurationError));
+    assert.ok(!(new TypeError('x') instanceof GravityConfigurationError));
+    assert.ok(!(new TypeError('x') instanceof GravityExportError));
+  });
+});
+
+function catchError(fn: () => unknown): GravityConfigurationError {
+  try {
+    fn();
+  } catch (error) {
+    return error as GravityConfigurationError;
+  }
+  assert.fail('did not throw');
+}
+
+function pick(error: GravityConfigurationError): object {
+  return { option: error.option, expected: error.expected, actual: error.actual };
+}
 
 describe('resolveConfig: the token stays out of warnings and errors', () => {
   test('a token pasted into GE_SERVER_URL or url is redacted, as are URL credentials', () => {
     const token = 'Pasted-SECRET-token-3c9d1e';
-    resolveConfig({}, { GE_ACCESS_TOKEN: token, GE_SERVER_URL: token });
-    assert.equal(warnings().length, 1);
-    assert.ok(!warnings()[0]!.includes(token), warnings()[0]);
+    assert.throws(
+      () => resolveConfig({}, { GE_ACCESS_TOKEN: token, GE_SERVER_URL: token }),
+      (error: unknown) =>
+        error instanceof GravityConfigurationError && !`${error.message} ${error.actual} ${error.expected}`.includes(token) && error.message.includes('[REDACTED]'),
+    );
     assert.throws(
       () => resolveConfig({ accessToken: token, url: token }, {}),
       (error: unknown) => error instanceof TypeError && !error.message.includes(token) && error.message.includes('[REDACTED]'),

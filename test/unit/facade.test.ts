@@ -259,6 +259,9 @@ describe('GravityAnalytics misuse', () => {
     assertRejected(() => ge.userUnset('u', []), 'properties', 'invalid_operation_value');
     assertRejected(() => ge.track('u', 'e', {}, { time: new Date('nope') }), 'time', 'invalid_argument');
     assertRejected(() => ge.track('u', 'e', {}, { timeFree: 'yes' as unknown as boolean }), 'timeFree', 'invalid_ge_attribute');
+    assertRejected(() => ge.track('u', 'e', { 'ge.clientid': 'x' }), 'ge.clientid', 'unknown_ge_attribute');
+    assertRejected(() => ge.userSet('u', { 'ge.user_opp': 'set' }), 'ge.user_opp', 'unknown_ge_attribute');
+    assertRejected(() => ge.userSet('u', { bio: 'b'.repeat(1_100_000) }), 'bio', 'record_too_large');
   });
 
   it('error messages name the method and the field', () => {

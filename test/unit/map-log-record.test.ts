@@ -304,6 +304,35 @@ describe('mapLogRecord: rejections name the field', () => {
   }
 });
 
+describe('mapLogRecord: ge.* keys outside the contract are rejected in every mode, with a suggestion', () => {
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ['a typo of the client id alone', { 'ge.clientid': 'u' }, 'ge.client_id'],
+    ['a typo of the operation beside a client id', { 'ge.client_id': 'u', 'ge.user_opp': 'set', plan: 'pro' }, 'ge.user_op'],
+    ['a shortened event name', { 'ge.client_id': 'u', 'ge.event': 'purchase' }, 'ge.event_name'],
+  ];
+  for (const strictMode of [false, true]) {
+    for (const [name, attributes, suggestion] of cases) {
+      test(`${name} (${strictMode ? 'debug' : 'batch'} mode): unknown_ge_attribute, "did you mean ${suggestion}?"`, () => {
+        const context = createMappingContext({ strict: strictMode, now: () => T });
+        const typo = Object.keys(attributes).find((key) => key.startsWith('ge.') && key !== 'ge.client_id')!;
+        const result = mapLogRecord(createTestLogRecord({ eventName: 'e', attributes: attributes as never, timestamp: T }), context);
+        assert.ok(result !== undefined, 'a record with a ge.* key is analytics, not ignored');
+        assert.ok(!result.ok);
+        assert.equal(result.code, 'unknown_ge_attribute');
+        assert.equal(result.field, typo);
+        assert.equal(result.reason, `${typo}: not a ge.* attribute of the contract; did you mean ${suggestion}?`);
+      });
+    }
+  }
+
+  test('a ge.* typo in a body map is rejected too; a record without any ge.* key stays ignored', () => {
+    const inBody = mapLogRecord(createTestLogRecord({ eventName: 'e', body: { 'ge.clientId': 'u' }, attributes: { 'ge.client_id': 'u' } }), ctx);
+    assert.ok(inBody !== undefined && !inBody.ok);
+    assert.equal(inBody.field, 'ge.clientId');
+    assert.equal(mapLogRecord(createTestLogRecord({ eventName: 'e', attributes: { client_id: 'u', 'gen.ai': 1 } }), ctx), undefined);
+  });
+});
+
 describe('mapLogRecord: strict (debug) mode', () => {
   const strict = createMappingContext({ strict: true, now: () => T });
 
@@ -321,9 +350,10 @@ describe('mapLogRecord: strict (debug) mode', () => {
     assert.equal(mapped(mapLogRecord(old, ctx)).event.time, T - 11 * 24 * 3600 * 1000);
   });
 
-  test('rejects an unknown ge.* attribute naming it', () => {
+  test('rejects an unknown ge.* attribute naming it, as in batch mode', () => {
     const result = mapLogRecord(createTrackRecord('c', { 'ge.clientid': 'typo' }, { timestamp: T }), strict);
     assert.ok(result !== undefined && !result.ok);
+    assert.equal(result.code, 'unknown_ge_attribute');
     assert.equal(result.field, 'ge.clientid');
   });
 

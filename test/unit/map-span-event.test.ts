@@ -120,6 +120,45 @@ describe('createSpanEventMapper', () => {
     assert.deepStrictEqual(result.value.event, track('purchase', {}));
   });
 
+  it('rejects an event carrying a ge.* typo, naming it and the key meant, with or without a client id', () => {
+    const withId = createTestSpan({ 'ge.client_id': 'u1' }, [createTestEvent('upgrade', { 'ge.user_opp': 'set', plan: 'pro' })]);
+    const alone = createTestSpan({}, [createTestEvent('purchase', { 'ge.clientid': 'u1' })]);
+    for (const [span, key, meant] of [
+      [withId, 'ge.user_opp', 'ge.user_op'],
+      [alone, 'ge.clientid', 'ge.client_id'],
+    ] as const) {
+      const [result] = map(span);
+      assert.ok(result !== undefined && !result.ok);
+      assert.equal(result.code, 'unknown_ge_attribute');
+      assert.equal(result.field, key);
+      assert.match(result.reason, new RegExp(`did you mean ${meant.replace('.', '\\.')}\\?$`));
+    }
+  });
+
+  it("rejects every event of a span whose own ge.* key is a typo: it would have steered them all", () => {
+    // Without a client id on the span, its events would otherwise be ignored without a word.
+    const typoForId = createTestSpan({ 'ge.clientid': 'u1' }, [createTestEvent('purchase'), createTestEvent('viewed', { amount: 1 })]);
+    const typoBesideId = createTestSpan({ 'ge.client_id': 'u1', 'ge.client_ipp': '203.0.113.9' }, [createTestEvent('purchase')]);
+    const results = [...map(typoForId), ...map(typoBesideId)];
+    assert.deepStrictEqual(
+      results.map((r) => r !== undefined && !r.ok && [r.code, r.field, /\(on the span\)/.test(r.reason)]),
+      [
+        ['unknown_ge_attribute', 'ge.clientid', true],
+        ['unknown_ge_attribute', 'ge.clientid', true],
+        ['unknown_ge_attribute', 'ge.client_ipp', true],
+      ],
+    );
+    const [first] = map(typoForId);
+    assert.ok(first !== undefined && !first.ok);
+    assert.match(first.reason, /did you mean ge\.client_id\?$/);
+  });
+
+  it('leaves a span and events without any ge.* key ignored, and known span keys as they were', () => {
+    assert.deepStrictEqual(map(createTestSpan({ 'http.route': '/' }, [createTestEvent('exception', { 'exception.type': 'E' })])), [undefined]);
+    const ipOnly = createTestSpan({ 'ge.client_ip': '203.0.113.9' }, [createTestEvent('exception')]);
+    assert.deepStrictEqual(map(ipOnly), [undefined]);
+  });
+
   it('adds trace_id and span_id to track events with traceCorrelation, an event attribute of the same name winning', () => {
     const span = createTestSpan({ 'ge.client_id': 'u1' }, [createTestEvent('a'), createTestEvent('b', { span_id: 'mine' })]);
     const results = map(span, { traceCorrelation: true });
