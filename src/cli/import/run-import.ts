@@ -157,7 +157,9 @@ const delay = (millis: number): Promise<void> =>
 export async function runImport(options: ImportOptions): Promise<ImportSummary> {
   const fromStdin = options.file === '-';
   if (fromStdin && options.input === undefined) throw new TypeError('no standard input to read "-" from');
-  const totalBytes = fromStdin ? undefined : (await stat(options.file)).size;
+  const stats = fromStdin ? undefined : await stat(options.file);
+  // A pipe or a device named by path has no size to measure progress against.
+  const totalBytes = stats?.isFile() === true ? stats.size : undefined;
   const dryRun = options.dryRun === true;
 
   const ledger = new LineLedger();
@@ -166,7 +168,6 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
   let signalStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (signalStopped = resolve));
   let again: Promise<unknown> | undefined;
-  const input = fromStdin ? options.input! : createReadStream(options.file, { highWaterMark: 256 * 1024 });
   const progress = createProgressWriter(options.progress, options.progressIsTTY);
 
   let pipeline: ExportPipeline | undefined;
@@ -190,6 +191,8 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     settings = mappingSettings(config);
     cap = config.maxBufferedRecords;
   }
+  // Opened once the configuration is known to be good.
+  const input = fromStdin ? options.input! : createReadStream(options.file, { highWaterMark: 256 * 1024 });
 
   function requestStop(why: ImportStop): void {
     if (stop !== undefined || finished) return;
