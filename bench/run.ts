@@ -145,7 +145,7 @@ const SCENARIOS: readonly Scenario[] = [
       'runner\'s process: node\'s start-up is not timed) on the workload written as JSONL before the clock starts ' +
       '(`toImportLine`: a historical `time`, so every record goes out with `time_free`); records/s = lines ' +
       'accepted by the sink ÷ (argument parsing → summary printed). `gravity-tuned` and `undici-floor` send the ' +
-      'same 10,000 records as in S1.',
+      'same 10,000 records the way they do in S1 (log records emitted at once; grouped by hand).',
     mode: 'burst',
     records: 10_000,
     clients: 500,
