@@ -410,7 +410,7 @@ describe('gravity-otel import', () => {
       const run = await runCli(['import', file, '--url', emulator.url, '--token', wrongToken]);
 
       assert.equal(run.code, 3, run.stdout);
-      assert.match(run.stdout, /^Stopped early after [\d.]+s, at line (\d+) of .*: \d+ requests in a row failed: rejected by Gravity: code 1 "invalid access_token" \(check the access token/m);
+      assert.match(run.stdout, /^Stopped early after [\d.]+s, at line (\d+) of .*: \d+ requests in a row failed: rejected by Gravity: code 1 "invalid access_token"\. Check the access token \(--token or GE_ACCESS_TOKEN\)\.$/m);
       const stoppedAt = Number(/at line (\d+) of/.exec(run.stdout)![1]);
       assert.ok(stoppedAt < 100_000, `stopped at line ${stoppedAt}`);
       assert.match(run.stdout, new RegExp(`^${stoppedAt} records read, 0 sent, ${stoppedAt} not sent \\(0 rejected, ${stoppedAt} failed\\); reading stopped at line ${stoppedAt}\\.$`, 'm'));
@@ -427,7 +427,7 @@ describe('gravity-otel import', () => {
       const run = await runCli(importArgs(file));
 
       assert.equal(run.code, 3, run.stdout);
-      assert.match(run.stdout, /^Stopped early after .*: \d+ requests in a row failed: HTTP 401: Unauthorized \(check the access token/m);
+      assert.match(run.stdout, /^Stopped early after .*: \d+ requests in a row failed: HTTP 401: Unauthorized\. Check the access token/m);
       assert.match(run.stdout, /^Not sent \(2000 records\): lines 1-2000$/m);
       assert.equal(emulator.events().length, 0);
     });
@@ -440,7 +440,7 @@ describe('gravity-otel import', () => {
       const run = await runCli(['import', file, '--url', `http://127.0.0.1:${port}`, '--token', TOKEN]);
 
       assert.equal(run.code, 3, run.stdout);
-      assert.match(run.stdout, new RegExp(`^Stopped early after .*: \\d+ requests in a row failed: network error ECONNREFUSED: connect ECONNREFUSED 127\\.0\\.0\\.1:${port} \\(check the URL`, 'm'));
+      assert.match(run.stdout, new RegExp(`^Stopped early after .*: \\d+ requests in a row failed: network error ECONNREFUSED: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\. Check the URL`, 'm'));
       assert.match(run.stdout, /^Not sent \(500 records\): lines 1-500$/m);
       assert.ok(Date.now() - started < 20_000, 'well before the requests\' retry deadline');
     });

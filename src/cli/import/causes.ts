@@ -52,15 +52,15 @@ export function classifyFailure(error: Error): 'refused' | 'silent' | 'other' {
   return 'other';
 }
 
-/** What to check for the cause that stopped an import early. */
+/** What to check for the cause that stopped an import early: a sentence. */
 export function hintFor(error: Error): string | undefined {
   if (error instanceof GravityHttpError && (error.status === 401 || error.status === 403)) {
-    return 'check the access token (--token or GE_ACCESS_TOKEN)';
+    return 'Check the access token (--token or GE_ACCESS_TOKEN).';
   }
-  if (error instanceof GravityHttpError && error.status === 404) return 'check the URL (--url or GE_SERVER_URL): nothing is served at that path';
+  if (error instanceof GravityHttpError && error.status === 404) return 'Check the URL (--url or GE_SERVER_URL): nothing is served at that path.';
   if (error instanceof GravityRejectedError && /token|app/i.test(error.serviceMessage)) {
-    return 'check the access token (--token or GE_ACCESS_TOKEN)';
+    return 'Check the access token (--token or GE_ACCESS_TOKEN).';
   }
-  if (error instanceof GravityNetworkError || error instanceof GravityTimeoutError) return 'check the URL (--url or GE_SERVER_URL) and that the endpoint is up';
+  if (error instanceof GravityNetworkError || error instanceof GravityTimeoutError) return 'Check the URL (--url or GE_SERVER_URL) and that the endpoint is up.';
   return undefined;
 }

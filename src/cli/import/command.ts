@@ -130,8 +130,8 @@ export function formatSummary(file: string, summary: ImportSummary): string {
       lines.push(`Interrupted (${stop.signal}) after ${seconds}s, at line ${summary.linesRead} of ${name}.`);
     } else {
       lines.push(
-        `Stopped early after ${seconds}s, at line ${summary.linesRead} of ${name}: ${stop.attempts} requests in a row failed: ${stop.cause}` +
-          `${stop.hint !== undefined ? ` (${stop.hint})` : ''}.`,
+        `Stopped early after ${seconds}s, at line ${summary.linesRead} of ${name}: ${stop.attempts} requests in a row failed: ${stop.cause}.` +
+          `${stop.hint !== undefined ? ` ${stop.hint}` : ''}`,
       );
     }
     lines.push(`${records} records read, ${sent} sent, ${records - sent - spooled} not sent (${rejected} rejected, ${failed} failed)${spoolNote}${unread}.`);

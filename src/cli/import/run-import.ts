@@ -203,6 +203,8 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
         : `stopping early: ${why.attempts} requests in a row failed: ${why.cause}`,
     );
     signalStopped();
+    // The endpoint refuses: not one more request (an interrupt first gives those in flight some time).
+    if (why.kind === 'endpoint') pipeline?.abandon();
     (input as { destroy?: () => void }).destroy?.();
     wakeRoom();
   }
