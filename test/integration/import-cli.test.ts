@@ -338,6 +338,18 @@ describe('gravity-otel import', () => {
     assert.deepEqual(emulator.events().map((e) => e.properties['n']).sort(), [1, 2, 3]);
   });
 
+  it('reads a pipe as the real bin with "-" and exits 0 once it ends', async () => {
+    const cli = spawnCli(['import', '-'], { ...process.env, GE_SERVER_URL: emulator.url, GE_ACCESS_TOKEN: TOKEN });
+    cli.child.stdin.end(`\uFEFF${Array.from({ length: 300 }, (_, i) => line(`u${i % 3}`, i + 1)).join('\n')}\n`);
+
+    const { code, stdout, stderr } = await cli.exited;
+
+    assert.equal(code, 0, stdout + stderr);
+    assert.match(stdout, /^Imported standard input in [\d.]+s: 300 records, 300 sent, 0 rejected, 0 failed\.$/m);
+    assert.equal(emulator.events().length, 300);
+    assert.doesNotMatch(stdout + stderr, new RegExp(TOKEN));
+  });
+
   it('speaks of lines and fields, never of ge.* attributes the line does not have', async () => {
     const file = writeLines('fields.jsonl', [
       JSON.stringify({ type: 'track', event: 'buy', time: HISTORY_MILLIS }),
