@@ -238,12 +238,17 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     while (deliveries.size > 0) await Promise.all([...deliveries]);
   }
 
+  /**
+   * Hands batches to delivery in parts of at most a quarter of what it may hold: the next window's first part
+   * goes as soon as one of the previous window's parts is done, not once its last slow request is.
+   */
+  const partRecords = Math.max(1, Math.floor(cap / 4));
   async function handOver(batches: readonly RequestBatch[]): Promise<void> {
     let start = 0;
     while (start < batches.length) {
       let end = start;
       let records = 0;
-      while (end < batches.length && (end === start || records + batches[end]!.eventJson.length <= cap)) records += batches[end++]!.eventJson.length;
+      while (end < batches.length && (end === start || records + batches[end]!.eventJson.length <= partRecords)) records += batches[end++]!.eventJson.length;
       const part = batches.slice(start, end);
       start = end;
       openRecords -= records;
