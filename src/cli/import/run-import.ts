@@ -361,6 +361,8 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     if (stop !== undefined) pipeline?.abandon();
     await allDelivered();
     completed = true;
+    // Everything is settled: an interrupt from now on changes nothing in the summary.
+    finished = true;
   } finally {
     clearInterval(timer);
     // A read error: what is in flight is not waited for (the error is reported instead of a summary).
