@@ -3,19 +3,20 @@
  * runner (each run a fresh process), verifies delivery per client at the sink, prints a table and writes
  * BENCHMARKS.md (full runs only, or with --write).
  *
- *   npm run bench                                   full run (S1, S2 ×3 runs; S3 60 s ×1; EMIT)
+ *   npm run bench                                   full run (S1, S2, IMPORT ×3 runs; S3 60 s ×1; EMIT)
  *   npm run bench -- --scenario S1 --runs 1         one scenario, one run
+ *   npm run bench -- --scenario IMPORT --write      one scenario, its section of BENCHMARKS.md replaced
  *   npm run bench -- --scenario S3 --duration 10    shorter sustained run
  *   npm run bench -- --scenario S1 --runners gravity-tuned,undici-floor --profile gravity-tuned
  *
- * Flags: --scenario S1,S2,S3,EMIT  --runs N  --s3-runs N  --duration SECONDS  --runners a,b  --concurrency N
+ * Flags: --scenario S1,S2,S3,IMPORT,EMIT  --runs N  --s3-runs N  --duration SECONDS  --runners a,b  --concurrency N
  *        --batch N (tuned maxExportBatchSize)  --queue N  --delay-ms N (tuned scheduledDelayMillis)
  *        --profile kind[,kind] (CPU profile of the measured phase into bench/profiles/)  --write | --no-write  --out FILE
  *        --runners ...,gravity-whatif --whatif '{"compression":"none"}' [--early-ack]: what-if of a src/ change
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import ts from 'typescript';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -24,8 +25,12 @@ import type { SinkStats } from './sink.js';
 import { expectedCountsPerClient } from './workload.js';
 
 interface Scenario {
-  readonly id: 'S1' | 'S2' | 'S3';
+  readonly id: 'S1' | 'S2' | 'S3' | 'IMPORT';
   readonly title: string;
+  /** Said under the scenario's table (what its runners do beyond the Setup section). */
+  readonly note?: string;
+  /** A runner whose records/s every other one is also compared with, in a column of its own. */
+  readonly compareTo?: RunnerKind;
   readonly mode: 'burst' | 'sustained';
   readonly records: number;
   readonly clients: number;
@@ -45,7 +50,15 @@ const ALL_RUNNERS: readonly RunnerKind[] = [
   'gravity-encode',
   'undici-floor',
 ];
-const NETWORK_RUNNERS = new Set<RunnerKind>(['gravity-default', 'gravity-tuned', 'gravity-whatif', 'otlp-default', 'otlp-tuned', 'undici-floor']);
+const NETWORK_RUNNERS = new Set<RunnerKind>([
+  'gravity-default',
+  'gravity-tuned',
+  'gravity-whatif',
+  'gravity-import',
+  'otlp-default',
+  'otlp-tuned',
+  'undici-floor',
+]);
 
 function parseArgs(argv: readonly string[]): Map<string, string> {
   const args = new Map<string, string>();
@@ -81,7 +94,7 @@ const tuned: ProcessorSettings = {
   maxExportBatchSize: optional('batch'),
   scheduledDelayMillis: optional('delay-ms'),
 };
-const selectedScenarios = (args.get('scenario') ?? 'S1,S2,S3,EMIT').toUpperCase().split(',');
+const selectedScenarios = (args.get('scenario') ?? 'S1,S2,S3,IMPORT,EMIT').toUpperCase().split(',');
 const runnerFilter = args.get('runners')?.split(',') as RunnerKind[] | undefined;
 const withWhatif = (kinds: readonly RunnerKind[]): readonly RunnerKind[] =>
   runnerFilter?.includes('gravity-whatif') === true ? [...kinds, 'gravity-whatif'] : kinds;
@@ -123,6 +136,23 @@ const SCENARIOS: readonly Scenario[] = [
     responseDelayMillis: 20,
     ratePerSecond: 5_000,
     runners: ['gravity-default', 'gravity-tuned', 'otlp-tuned'],
+  },
+  {
+    id: 'IMPORT',
+    title: 'IMPORT: 10,000 lines, 500 clients, no delay (loopback): the import CLI vs the raw exporter',
+    note:
+      '`gravity-import` runs `gravity-otel import FILE --url SINK --token T` through the CLI\'s entry (`main`, in the ' +
+      'runner\'s process: node\'s start-up is not timed) on the workload written as JSONL before the clock starts ' +
+      '(`toImportLine`: a historical `time`, so every record goes out with `time_free`); records/s = lines ' +
+      'accepted by the sink ÷ (argument parsing → summary printed). `gravity-tuned` and `undici-floor` send the ' +
+      'same 10,000 records the way they do in S1 (log records emitted at once; grouped by hand).',
+    mode: 'burst',
+    records: 10_000,
+    clients: 500,
+    responseDelayMillis: 0,
+    ratePerSecond: 0,
+    runners: ['gravity-import', 'gravity-tuned', 'undici-floor'],
+    compareTo: 'gravity-tuned',
   },
 ];
 
@@ -273,6 +303,7 @@ async function measure(scenario: Scenario, kind: RunnerKind, sinkOrigin: string,
       `emit ${fmt(result.emitMillis, 0)}/${fmt(result.wallMillis, 0)} ms  rss ${mb(result.peakRssBytes)} MB  p50/p99 ${p50Millis ?? '—'}/${p99Millis ?? '—'} ms` +
       (sinkBusy !== undefined ? `  sink busy ${Math.round(sinkBusy * 100)}%` : '') +
       (result.processorDropped !== undefined ? `  processor-dropped ${result.processorDropped}` : '') +
+      (result.importSummary !== undefined ? `  exit ${result.importExitCode}: ${result.importSummary}` : '') +
       warn,
   );
   return measurement;
@@ -333,9 +364,10 @@ function scenarioTable(scenario: Scenario, summaries: readonly RunnerSummary[]):
   const encodeFloor = summaries.find((s) => s.kind === 'encode-floor');
   const cpuReference = encodeFloor ?? floor;
   const cpuRefName = encodeFloor !== undefined ? 'encode floor' : 'undici floor';
+  const compared = scenario.compareTo === undefined ? undefined : summaries.find((s) => s.kind === scenario.compareTo);
   const lines = [
-    `| runner | records/s median (min–max) | × undici floor | delivered / emitted | lost | misattr. | requests | CPU s / 1k rec | × ${cpuRefName} CPU | peak RSS MB | p50 / p99 emit→accepted ms |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| runner | records/s median (min–max) | × undici floor |${compared !== undefined ? ` × ${compared.kind} |` : ''} delivered / emitted | lost | misattr. | requests | CPU s / 1k rec | × ${cpuRefName} CPU | peak RSS MB | p50 / p99 emit→accepted ms |`,
+    `|---|---:|---:|${compared !== undefined ? '---:|' : ''}---:|---:|---:|---:|---:|---:|---:|---:|`,
   ];
   for (const s of summaries) {
     const m = s.runs;
@@ -348,6 +380,7 @@ function scenarioTable(scenario: Scenario, summaries: readonly RunnerSummary[]):
         `| ${s.kind}`,
         range(m.map((x) => x.recordsPerSecond), 0),
         floor !== undefined && NETWORK_RUNNERS.has(s.kind) ? `${(s.recordsPerSecond / floor.recordsPerSecond).toFixed(2)}×` : '—',
+        ...(compared !== undefined ? [`${(s.recordsPerSecond / compared.recordsPerSecond).toFixed(2)}×`] : []),
         delivered.length > 0 ? `${fmt(median(delivered), 0)} / ${fmt(last.result.emitted, 0)}${dropNote}` : `— / ${fmt(last.result.emitted, 0)}`,
         fmt(s.lostMax, 0),
         fmt(s.misattributedMax, 0),
@@ -359,7 +392,8 @@ function scenarioTable(scenario: Scenario, summaries: readonly RunnerSummary[]):
       ].join(' | ') + ' |',
     );
   }
-  return `### ${scenario.title}\n\n${lines.join('\n')}\n`;
+  const note = scenario.note === undefined ? '' : `\n${scenario.note}\n`;
+  return `### ${scenario.title}\n\n${lines.join('\n')}\n${note}`;
 }
 
 interface TargetLine {
@@ -422,6 +456,22 @@ function evaluateTargets(results: Map<string, RunnerSummary[]>, emit: EmitResult
       met: lost === 0 && (s3.p99Millis ?? Infinity) <= 2_000 && s3.peakRssBytes <= 200 * 1024 * 1024,
     });
   }
+  const imported = find('IMPORT', 'gravity-import');
+  if (imported !== undefined) {
+    const raw = find('IMPORT', 'gravity-tuned');
+    const importFloor = find('IMPORT', 'undici-floor');
+    const versus = [
+      raw !== undefined ? `${(imported.recordsPerSecond / raw.recordsPerSecond).toFixed(2)}× the raw exporter (gravity-tuned, ${fmt(raw.recordsPerSecond, 0)} records/s)` : undefined,
+      importFloor !== undefined ? `${(imported.recordsPerSecond / importFloor.recordsPerSecond).toFixed(2)}× the undici floor` : undefined,
+    ].filter((x) => x !== undefined);
+    lines.push({
+      target: 'IMPORT: ≥ 20,000 lines/s for 10,000 lines over 500 clients on loopback, 0 lost, 0 misattributed (gravity-import)',
+      measured:
+        `${fmt(imported.recordsPerSecond, 0)} lines/s${versus.length > 0 ? ` (${versus.join('; ')})` : ''}, ` +
+        `lost ${fmt(imported.lostMax, 0)}, misattributed ${fmt(imported.misattributedMax, 0)}`,
+      met: imported.recordsPerSecond >= 20_000 && imported.lostMax === 0 && imported.misattributedMax === 0,
+    });
+  }
   if (emit !== undefined) {
     const ratio = emit.gravityNanosPerEmit / emit.noopNanosPerEmit;
     lines.push({
@@ -467,6 +517,48 @@ function emitSection(emit: EmitResult): string {
     );
   }
   return `### Emit path (${fmt(emit.recordsPerRound, 0)} records per round)\n\n${lines.join('\n')}\n\nFacade: ${emit.facadeNote}.\n`;
+}
+
+/**
+ * A partial run written into an existing BENCHMARKS.md: each of its sections replaces the section with the same
+ * heading (up to the first `:` or `(`), or goes in before the emit path section (else before the targets); each
+ * of its target rows replaces the row with the same target, or is added to the table. The rest stays as it was.
+ */
+function mergeIntoDocument(doc: string, sections: readonly string[], targets: readonly TargetLine[]): string {
+  let lines = doc.split('\n');
+  const headingKey = (line: string): string => line.replace(/^### /, '').split(/[:(]/, 1)[0]!.trim();
+  const sectionEnd = (start: number): number => {
+    let end = start + 1;
+    while (end < lines.length && !lines[end]!.startsWith('### ') && !lines[end]!.startsWith('## ')) end++;
+    return end;
+  };
+  for (const section of sections) {
+    const body = section.replace(/\n+$/, '').split('\n').concat('');
+    const key = headingKey(body[0]!);
+    const start = lines.findIndex((line) => line.startsWith('### ') && headingKey(line) === key);
+    if (start !== -1) {
+      lines.splice(start, sectionEnd(start) - start, ...body);
+      continue;
+    }
+    let at = lines.findIndex((line) => line.startsWith('### Emit path'));
+    if (at === -1) at = lines.findIndex((line) => line.startsWith('## Targets'));
+    if (at === -1) at = lines.length;
+    lines.splice(at, 0, ...body);
+  }
+  for (const t of targets) {
+    const row = `| ${t.target} | ${t.measured} | ${t.met === undefined ? 'n/a' : t.met ? 'yes' : '**no**'} |`;
+    const existing = lines.findIndex((line) => line.startsWith(`| ${t.target} |`));
+    if (existing !== -1) {
+      lines[existing] = row;
+      continue;
+    }
+    const header = lines.findIndex((line) => line === '| target | measured | met |');
+    if (header === -1) continue;
+    let end = header + 2;
+    while (end < lines.length && lines[end]!.startsWith('|')) end++;
+    lines = [...lines.slice(0, end), row, ...lines.slice(end)];
+  }
+  return lines.join('\n');
 }
 
 // --- main ------------------------------------------------------------------------------------------
@@ -523,7 +615,15 @@ async function main(): Promise<void> {
   console.log(`\nTargets\n\n${targetTable}\n`);
   const loadAfter = os.loadavg();
   if (!write) {
-    console.log(`(not writing ${outFile}: partial run; pass --write to write it anyway)`);
+    console.log(`(not writing ${outFile}: partial run; pass --write to replace its sections of this run)`);
+    return;
+  }
+  if (!isFullRun && existsSync(outFile)) {
+    const stamp =
+      `_Measured on ${startedAt.toISOString()} by \`npm run bench -- ${process.argv.slice(2).join(' ')}\`; load average (1/5/15 min) ` +
+      `at start ${loadBefore.map((x) => x.toFixed(2)).join(' / ')}, at end ${loadAfter.map((x) => x.toFixed(2)).join(' / ')}._\n`;
+    writeFileSync(outFile, mergeIntoDocument(readFileSync(outFile, 'utf8'), sections.map((section) => `${section}\n${stamp}`), targets));
+    console.log(`updated ${outFile}: ${sections.map((section) => section.split('\n', 1)[0]).join('; ')}`);
     return;
   }
   const doc = [
@@ -570,6 +670,7 @@ async function main(): Promise<void> {
     '  - `gravity-encode`: the encode floor\'s work through our code: the workload\'s log records, emitted and captured',
     '    before the clock starts, go through the exporter\'s pipeline in one export (mapping, validation, grouping,',
     '    JSON, gzip, the delivery machinery) with the socket replaced by an immediate `{"code":0}`. No OTel SDK, no network.',
+    '  - `gravity-import`: the import CLI (`gravity-otel import FILE`) on the workload written as a JSONL file (IMPORT).',
     `  - \`undici-floor\`: the encode floor POSTed with an undici \`Pool\` of ${concurrency} connections, ${concurrency} requests in flight.`,
     '- "lost" = records a client should have received but did not; "misattr." = records under the wrong client,',
     '  duplicated, or beyond a client\'s expected count. Both are checked per client against the workload.',

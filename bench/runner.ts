@@ -13,20 +13,22 @@ import type { ExportResult } from '@opentelemetry/core';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { Pool } from 'undici';
 import * as gravity from '../src/index.js';
+import { main as cliMain } from '../src/cli/main.js';
 import { resolveConfig } from '../src/config/resolve-config.js';
 import { createExportPipeline } from '../src/pipeline/export-pipeline.js';
 import { mapLogRecord } from '../src/mapping/map-log-record.js';
 import type { Transport } from '../src/transport/types.js';
 import { VERSION } from '../src/common/version.js';
 import type { Logger } from '../test/helpers/otel-line.js';
-import { createWorkload, generateWorkload, stampEmitTime, toLogRecord, toWireEvent } from './workload.js';
+import { createWorkload, generateWorkload, stampEmitTime, toImportLine, toLogRecord, toWireEvent } from './workload.js';
 import type { BenchRecord } from './workload.js';
 
 export type RunnerKind =
@@ -38,6 +40,7 @@ export type RunnerKind =
   | 'otel-noop'
   | 'encode-floor'
   | 'gravity-encode'
+  | 'gravity-import'
   | 'undici-floor';
 
 /** Overrides of the tuned processor settings (`gravity.GRAVITY_PROCESSOR_DEFAULTS` otherwise). */
@@ -81,6 +84,9 @@ export interface RunnerResult {
   /** Our exporter: records the processor never handed over (dropped at its queue). */
   readonly processorDropped?: number;
   readonly exporterStats?: unknown;
+  /** The import: its exit code and the first line of its summary. */
+  readonly importExitCode?: number;
+  readonly importSummary?: string;
   /** Floors: requests made and compressed bytes produced. */
   readonly floorRequests?: number;
   readonly floorBytes?: number;
@@ -414,6 +420,58 @@ async function runEncode(config: RunnerConfig): Promise<RunnerResult> {
   };
 }
 
+/** The time of every import line: history, far outside the service's 10-day window (the import sets time_free). */
+const IMPORT_TIME_MILLIS = Date.UTC(2023, 10, 14, 22, 13, 20);
+
+/**
+ * The import CLI path: the workload written as a JSONL file before the clock starts (its markers stamped at
+ * that moment), then `gravity-otel import FILE` run in this process through the CLI's own entry (`main`, as
+ * bin.js calls it; not timed: node's start-up), from argument parsing to the printed summary.
+ */
+async function runImport(config: RunnerConfig): Promise<RunnerResult> {
+  const records = generateWorkload({ seed: config.seed, clients: config.clients, records: config.records });
+  const dir = mkdtempSync(join(tmpdir(), 'gravity-bench-import-'));
+  const file = join(dir, 'history.jsonl');
+  const now = Date.now();
+  const lines = records.map((record) => {
+    stampEmitTime(record, now);
+    return toImportLine(record, IMPORT_TIME_MILLIS);
+  });
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  let stdout = '';
+  let stderr = '';
+  const io = {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    waitForStop: () => new Promise<string>(() => undefined),
+  };
+  const argv = ['import', file, '--url', config.sinkOrigin, '--token', 'bench-token'];
+  if (config.exporterConcurrency !== undefined) argv.push('--concurrency', String(config.exporterConcurrency));
+  const baselineRssBytes = process.memoryUsage.rss();
+  const stopProfile = await profileMeasuredPhase(config);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const exitCode = await cliMain(argv, io);
+  const wallMillis = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  await stopProfile();
+  rmSync(dir, { recursive: true, force: true });
+  if (exitCode !== 0) note(`import exited with ${exitCode}: ${(stdout + stderr).slice(0, 300)}`);
+  return {
+    kind: config.kind,
+    emitted: records.length,
+    wallMillis,
+    emitMillis: 0,
+    cpuMicros: cpu.user + cpu.system,
+    baselineRssBytes,
+    peakRssBytes: peakRss(),
+    importExitCode: exitCode,
+    importSummary: stdout.split('\n', 1)[0] ?? '',
+    warnings,
+    ...(firstWarning !== undefined ? { firstWarning } : {}),
+  };
+}
+
 /**
  * The emit path: the same analytics record emitted through a BatchLogRecordProcessor whose exporter is a
  * no-op vs ours (ours must add nothing there), alternating rounds, flushing between rounds untimed.
@@ -511,6 +569,9 @@ async function main(): Promise<void> {
       break;
     case 'gravity-encode':
       result = await runEncode(config);
+      break;
+    case 'gravity-import':
+      result = await runImport(config);
       break;
     default:
       result = await runOtel(config);

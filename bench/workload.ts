@@ -211,3 +211,20 @@ export function toWireEvent(record: BenchRecord, timeMillis: number, libVersion:
   else properties = { ...(record.body as Record<string, unknown>) };
   return { type: 'profile', event: toProfileEventName(record.userOp), time: timeMillis, time_free: false, properties };
 }
+
+/**
+ * The record as one line of an import file (`gravity-otel import`): the client id, `type`/`event` for a track
+ * event or `op` for a user operation, the given time, and the properties (the list of names for `unset`).
+ */
+export function toImportLine(record: BenchRecord, timeMillis: number): string {
+  const line: Record<string, unknown> = { client_id: record.clientId };
+  if (record.userOp === undefined) {
+    line.type = 'track';
+    line.event = record.eventName;
+  } else {
+    line.op = record.userOp;
+  }
+  line.time = timeMillis;
+  if (record.body !== undefined) line.properties = record.body;
+  return JSON.stringify(line);
+}

@@ -84,8 +84,12 @@ export class BatchGrouper {
     this.addEvent(record.clientId, record.clientIp, record.clientUa, record.eventJson);
   }
 
-  /** Adds one record given as its parts: the export path makes no {@link SerialisedRecord} per record. */
-  addEvent(clientId: string, clientIp: string | undefined, clientUa: string | undefined, json: string): void {
+  /**
+   * Adds one record given as its parts: the export path makes no {@link SerialisedRecord} per record.
+   * Returns the batch it joined (as its last item), or `undefined` when it is too large for any request (then
+   * the last entry of `oversized` is its rejection).
+   */
+  addEvent(clientId: string, clientIp: string | undefined, clientUa: string | undefined, json: string): RequestBatch | undefined {
     const limits = this._limits;
     const bytes = utf8Bytes(json);
     const key = groupKey(clientId, clientIp, clientUa);
@@ -98,7 +102,7 @@ export class BatchGrouper {
         field: 'record',
         reason: `record: ${bytes} bytes of JSON is over maxBatchBytes (${limits.maxBatchBytes})`,
       });
-      return;
+      return undefined;
     }
     this.records++;
     if (open !== undefined) {
@@ -106,14 +110,16 @@ export class BatchGrouper {
       if (batch.eventJson.length < limits.maxBatchSize && batch.bytes + bytes + 1 + envelope <= limits.maxBatchBytes) {
         batch.eventJson.push(json);
         batch.bytes += bytes + 1;
-        return;
+        return batch;
       }
       // Re-inserted below, so that `finish` still lists the open batches in the order they were opened.
       this._open.delete(key);
       this._closed.push(batch);
     }
     // Made with its first item: an empty array that is pushed to reserves room for 17 (most batches hold one).
-    this._open.set(key, { batch: { clientId, clientIp: clientIp ?? undefined, clientUa: clientUa ?? undefined, eventJson: [json], bytes }, envelope });
+    const batch: RequestBatch = { clientId, clientIp: clientIp ?? undefined, clientUa: clientUa ?? undefined, eventJson: [json], bytes };
+    this._open.set(key, { batch, envelope });
+    return batch;
   }
 
   /** The batches closed (full) since the last call, in the order they were closed. */

@@ -8,6 +8,8 @@ export interface CliIo {
   stdout: { write(text: string): unknown };
   /** Usage errors and failures. */
   stderr: { write(text: string): unknown };
+  /** What a command reads for `-` (standard input). */
+  stdin?: NodeJS.ReadableStream;
   /** Resolves with the signal name when a long-running command should stop. */
   waitForStop(): Promise<string>;
 }
@@ -17,6 +19,10 @@ export function createProcessIo(): CliIo {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
+    // Made on first use: only `-` reads it.
+    get stdin() {
+      return process.stdin;
+    },
     waitForStop: () =>
       new Promise<string>((resolve) => {
         const onSignal = (signal: NodeJS.Signals): void => {

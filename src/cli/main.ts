@@ -15,7 +15,7 @@ export const EXIT_USAGE = 2;
 
 const COMMANDS: Readonly<Record<string, { summary: string; run: CliCommand }>> = Object.freeze({
   emulator: { summary: 'run a local Gravity collect endpoint and print what arrives', run: runEmulatorCommand },
-  import: { summary: 'send a JSONL file of historical records (time_free), with progress and a summary', run: runImportCommand },
+  import: { summary: 'send a JSONL file (or stdin) of historical records (time_free), with progress and a summary', run: runImportCommand },
 });
 
 function usage(): string {

@@ -66,8 +66,11 @@ export interface DeliveryJob {
    * batches beyond the room left are dropped and reported.
    */
   add(batches: readonly RequestBatch[]): void;
-  /** No more batches; resolves (never rejects) with what became of every batch added. */
-  seal(): Promise<Settled[]>;
+  /**
+   * No more batches; resolves (never rejects) with what became of every batch added: one list per batch, in
+   * the order they were added (a batch split after a 413 has an entry per part, in order).
+   */
+  seal(): Promise<Settled[][]>;
 }
 
 export interface Delivery {
@@ -318,8 +321,8 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
   }
 
   function open(deadlineMillis: number): DeliveryJob {
-    let resolveJob!: (settled: Settled[]) => void;
-    const done = new Promise<Settled[]>((resolve) => (resolveJob = resolve));
+    let resolveJob!: (settled: Settled[][]) => void;
+    const done = new Promise<Settled[][]>((resolve) => (resolveJob = resolve));
     const job = createJob(jobsOpened++, deadlineMillis, resolveJob);
     return {
       deadlineMillis,

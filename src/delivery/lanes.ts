@@ -15,23 +15,24 @@ import type { Unit } from './units.js';
 export interface ExportJob {
   /** Exports are numbered in the order they were opened (drop-oldest under the memory cap). */
   readonly seq: number;
+  /** What became of each batch, in the order the batches were added (several entries after a 413 split). */
   readonly settled: Settled[][];
   /** Batches added and not settled yet. */
   remaining: number;
   /** No more batches will be added. */
   sealed: boolean;
   readonly deadlineMillis: number;
-  readonly resolve: (settled: Settled[]) => void;
+  readonly resolve: (settled: Settled[][]) => void;
 }
 
-export function createJob(seq: number, deadlineMillis: number, resolve: (settled: Settled[]) => void): ExportJob {
+export function createJob(seq: number, deadlineMillis: number, resolve: (settled: Settled[][]) => void): ExportJob {
   return { seq, settled: [], remaining: 0, sealed: false, deadlineMillis, resolve };
 }
 
 /** No more batches will be added to the job; it resolves now if every batch it had is settled. */
 export function seal(job: ExportJob): void {
   job.sealed = true;
-  if (job.remaining === 0) job.resolve(job.settled.flat());
+  if (job.remaining === 0) job.resolve(job.settled);
 }
 
 /** One batch of an export, from the moment it is held until it is settled. */
@@ -75,7 +76,7 @@ export function reserve(job: ExportJob): number {
 /** Records what became of the export's batch at `index`; the last one of a sealed job resolves the export. */
 export function settle(job: ExportJob, index: number, settled: Settled[]): void {
   job.settled[index] = settled;
-  if (--job.remaining === 0 && job.sealed) job.resolve(job.settled.flat());
+  if (--job.remaining === 0 && job.sealed) job.resolve(job.settled);
 }
 
 /** The lanes waiting for a worker (a linked list: a lane that empties leaves it in constant time). */

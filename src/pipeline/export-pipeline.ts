@@ -6,7 +6,7 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import { BatchGrouper, serialiseEvent } from '../batching/request-batch.js';
-import type { RequestBatch } from '../batching/request-batch.js';
+import type { BatchLimits, RequestBatch } from '../batching/request-batch.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { createDelivery } from '../delivery/delivery.js';
 import type { DeliveryJob, Settled, SpoolSink } from '../delivery/delivery.js';
@@ -52,6 +52,18 @@ export type RecordMapper<T> = (
 
 export interface ExportPipeline {
   export<T>(items: readonly T[], map: RecordMapper<T>, resultCallback: (result: ExportResult) => void): void;
+  /**
+   * Delivers batches its caller mapped and grouped (the import, which keeps each record's line number) as
+   * one export, under one deadline; resolves (never rejects) with what became of each batch, in the order
+   * given (a batch split after a 413 has an entry per part, in order). After shutdown, every batch fails.
+   */
+  deliver(batches: readonly RequestBatch[]): Promise<Settled[][]>;
+  /**
+   * Gives up at once on everything held, as shutdown does when its time is up (spooled where a spool is
+   * configured, else dropped), and on whatever is handed over later: an interrupted caller then shuts down
+   * without waiting for the deadline.
+   */
+  abandon(): void;
   /**
    * Waits for every export started so far (delivered, failed, or durably spooled), at most
    * `exportDeadlineMillis`. Never rejects: on timeout it reports what is left through `diag.warn`
@@ -114,16 +126,39 @@ async function within(promise: Promise<unknown>, millis: number): Promise<boolea
   }
 }
 
+/** The settings a pipeline maps and groups records with. */
+export type MappingSettingsConfig = Pick<
+  ResolvedConfig,
+  'debug' | 'maxBatchSize' | 'maxBatchBytes' | 'maxBufferedRecords' | 'superProperties' | 'dynamicSuperProperties'
+>;
+
+/**
+ * The request limits and mapping context of a pipeline made from `config`: one place, so that whatever maps
+ * records ahead of `deliver` (the import) makes the exporters' payloads.
+ */
+export function mappingSettings(config: MappingSettingsConfig, now: () => number = Date.now): { limits: BatchLimits; context: MappingContext } {
+  return {
+    // A request never holds more records than delivery may hold (a batch over maxBufferedRecords could only be dropped).
+    limits: {
+      maxBatchSize: config.debug ? 1 : Math.min(config.maxBatchSize, config.maxBufferedRecords),
+      maxBatchBytes: config.maxBatchBytes,
+    },
+    context: Object.freeze({
+      libVersion: VERSION,
+      strict: config.debug,
+      now,
+      superProperties: config.superProperties,
+      dynamicSuperProperties: config.dynamicSuperProperties,
+    }),
+  };
+}
+
 export function createExportPipeline(config: ResolvedConfig, dependencies: PipelineDependencies = {}): ExportPipeline {
   const log = createLogger('export', config.diagnostics);
   const transport = dependencies.transport ?? createHttpTransport(config);
   const now = dependencies.now ?? Date.now;
   const stats = new StatsRecorder();
-  // A request never holds more records than delivery may hold (a batch over maxBufferedRecords could only be dropped).
-  const limits = {
-    maxBatchSize: config.debug ? 1 : Math.min(config.maxBatchSize, config.maxBufferedRecords),
-    maxBatchBytes: config.maxBatchBytes,
-  };
+  const { limits, context: mappingContext } = mappingSettings(config, now);
   const random = dependencies.random ?? Math.random;
   const drainer: SpoolDrainer | undefined =
     dependencies.spool === undefined && config.spoolDir !== undefined
@@ -150,13 +185,6 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
   });
   drainer?.start(delivery);
   const pending = new Set<Promise<void>>();
-  const mappingContext: MappingContext = Object.freeze({
-    libVersion: VERSION,
-    strict: config.debug,
-    now: dependencies.now ?? Date.now,
-    superProperties: config.superProperties,
-    dynamicSuperProperties: config.dynamicSuperProperties,
-  });
   let shutdownPromise: Promise<void> | undefined;
 
   function startCollecting(): Collected {
@@ -215,7 +243,7 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
 
   /** Not in an async function: its frame would keep the mapped records alive while delivery waits. */
   function sealed(job: DeliveryJob): Promise<ExportResult> {
-    return job.seal().then(toExportResult);
+    return job.seal().then((settled) => toExportResult(settled.flat()));
   }
 
   /**
@@ -362,6 +390,22 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
         }
       }
       track(result.then(done, failed));
+    },
+
+    deliver(batches: readonly RequestBatch[]): Promise<Settled[][]> {
+      if (shutdownPromise !== undefined) {
+        const error = new GravityShutdownError();
+        return Promise.resolve(batches.map((batch) => [{ outcome: 'failed', clientId: batch.clientId, records: batch.eventJson.length, error }]));
+      }
+      const job = delivery.open(now() + config.exportDeadlineMillis);
+      const settled = handOver(job, batches).then(() => job.seal());
+      track(settled.then(() => undefined));
+      return settled;
+    },
+
+    abandon(): void {
+      delivery.wakeParked();
+      delivery.abortAll();
     },
 
     async forceFlush(): Promise<void> {

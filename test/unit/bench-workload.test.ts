@@ -6,6 +6,7 @@ import {
   expectedCountsPerClient,
   generateWorkload,
   stampEmitTime,
+  toImportLine,
   toLogRecord,
   toWireEvent,
 } from '../../bench/workload.js';
@@ -63,5 +64,22 @@ describe('bench workload generator', () => {
     assert.equal((toWireEvent(track, 1, '0.1.0').properties as Record<string, unknown>).bench_emit_ms, 1234);
     assert.deepStrictEqual((toWireEvent(append, 1, '0.1.0').properties as Record<string, unknown>).bench_emit_ms, [1234]);
     assert.equal(toWireEvent(append, 1, '0.1.0').event, 'profile_append');
+  });
+
+  it('writes import lines carrying the same client, event or operation and properties as the log records', () => {
+    const records = generateWorkload({ seed: 7, clients: 10, records: 400 });
+    const track = records.find((r) => r.userOp === undefined)!;
+    const unset = records.find((r) => r.userOp === 'unset')!;
+    const del = records.find((r) => r.userOp === 'delete')!;
+
+    assert.deepStrictEqual(JSON.parse(toImportLine(track, 1700000000000)), {
+      client_id: track.clientId,
+      type: 'track',
+      event: track.eventName,
+      time: 1700000000000,
+      properties: track.body,
+    });
+    assert.deepStrictEqual(JSON.parse(toImportLine(unset, 5)), { client_id: unset.clientId, op: 'unset', time: 5, properties: ['nickname', 'channel'] });
+    assert.deepStrictEqual(JSON.parse(toImportLine(del, 5)), { client_id: del.clientId, op: 'delete', time: 5 });
   });
 });
