@@ -300,8 +300,9 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
       dryRun,
     };
   };
+  // Kept referenced: it holds the process until the summary is printed. Delivery's own waits (a retry's
+  // backoff) hold nothing, and without it the import could end, exit 0 and print nothing mid-run.
   const timer = setInterval(() => progress.update(snapshot()), options.progressIntervalMillis ?? (options.progressIsTTY ? 250 : 2000));
-  timer.unref();
 
   let completed = false;
   try {
