@@ -37,7 +37,7 @@ import { invalidConfiguration } from '../common/errors.js';
 import { DiskSpool } from './disk-spool.js';
 import type { Spool, SpoolOptions } from './types.js';
 
-export type { Spool, SpoolBatch, SpooledRecord, SpoolOptions, SpoolStats } from './types.js';
+export type { AppendResult, Spool, SpoolBatch, SpooledRecord, SpoolOptions, SpoolPosition, SpoolStats } from './types.js';
 
 /** Default of `SpoolOptions.maxBytes`: 256 MiB. */
 export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -51,18 +51,38 @@ describe('spool: one owner at a time', () => {
     await owner.close();
   });
 
-  it('lets the owner drain a second writer\'s records once that writer closes, oldest segment first', async () => {
+  it('lets the owner drain a live second writer\'s records too, oldest segment first, and delete its segment once it closes', async () => {
     const owner = await openSpool({ dir: temp.dir });
     const writer = await openSpool({ dir: temp.dir });
     await writer.append(createRecords(5, 0));
     nextMillisecond();
     await owner.append(createRecords(5, 5));
-    assert.deepEqual(await drainAll(owner), range(5, 5), 'a live writer\'s open segment is left alone');
+    assert.deepEqual(await drainAll(owner), range(10));
+    assert.equal(segmentFiles(temp.dir).length, 2, 'a live writer\'s open segment stays (it may still append)');
     await writer.close();
     await owner.append(createRecords(5, 10));
-    assert.deepEqual(await drainAll(owner), [...range(5, 0), ...range(5, 10)]);
+    assert.deepEqual(await drainAll(owner), range(5, 10));
     await owner.close();
     assert.deepEqual(segmentFiles(temp.dir), []);
+  });
+
+  it('reads a live writer\'s segment up to its last complete line, and the rest once the line is complete', async () => {
+    const seed = await openSpool({ dir: temp.dir });
+    await seed.append(createRecords(3, 0));
+    await seed.close();
+    const sealed = segmentFiles(temp.dir)[0]!;
+    const bytes = readFileSync(join(temp.dir, sealed));
+    const cut = bytes.length - 20; // the third line, written in part
+    rmSync(join(temp.dir, sealed));
+    const live = sealed.replace(/-\d+-([0-9a-f]{16})\.seg$/, `-${process.ppid}-$1.open`);
+    writeFileSync(join(temp.dir, live), bytes.subarray(0, cut));
+
+    const spool = await openSpool({ dir: temp.dir });
+    assert.deepEqual(await drainAll(spool), range(2));
+    assert.equal(spool.stats().corruptLinesSkipped, 0, 'a line still being written is not torn');
+    appendFileSync(join(temp.dir, live), bytes.subarray(cut));
+    assert.deepEqual(await drainAll(spool), [2]);
+    await spool.close();
   });
 
   it('hands ownership to a waiting process once the owner closes', async () => {
@@ -129,7 +149,7 @@ describe('spool: one owner at a time', () => {
     assert.equal(JSON.parse(readFileSync(join(temp.dir, 'LOCK'), 'utf8')).pid, process.ppid, 'close leaves a foreign lock alone');
   });
 
-  it('drains the open segment of a writer whose process is gone, but not that of a live one', async () => {
+  it('drains the open segments of a writer whose process is gone and of a live one, and deletes only the first', async () => {
     const seed = await openSpool({ dir: temp.dir });
     await seed.append(createRecords(4, 0));
     await seed.close();
@@ -141,7 +161,7 @@ describe('spool: one owner at a time', () => {
     disguiseAsOpenSegmentOf(temp.dir, segmentFiles(temp.dir)[1]!, process.ppid);
 
     const spool = await openSpool({ dir: temp.dir });
-    assert.deepEqual(await drainAll(spool), range(4, 0));
+    assert.deepEqual(await drainAll(spool), range(8));
     assert.equal(segmentFiles(temp.dir).length, 1, 'the live writer\'s segment stays');
     await spool.close();
   });
@@ -185,7 +205,7 @@ describe('spool: writers in other worker threads of the same process', () => {
     }
   });
 
-  it('the owner leaves the open segment of a live writer in another thread alone until it is sealed', { timeout: 15_000 }, async () => {
+  it('the owner delivers, each once, what a live writer in another thread appends before and after it is sealed', { timeout: 15_000 }, async () => {
     const worker = startWorker(temp.dir);
     let owner: Awaited<ReturnType<typeof openSpool>> | undefined;
     try {
