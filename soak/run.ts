@@ -4,6 +4,8 @@
  *      must exit within 1 s after shutdown() resolves.
  *   2. stalled-run: an endpoint that never answers, 2,000 records/s for 60 s, no spool: RSS growth < 100 MB.
  *   3. spool: 10,000 records emitted while the endpoint is down, SIGKILL, then a new process delivers all, once.
+ *   4. order: 20,000 user operations over 1,000 clients through a 10 s outage, a SIGKILL and a restart: every
+ *      record delivered, each client's in emit order (soak/order-run.ts).
  * Prints one JSON line per run and a verdict; exit code 1 if any check failed. Takes about three minutes.
  */
 import { spawn } from 'node:child_process';
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator } from '../src/emulator/index.js';
 import { GravityLogRecordExporter } from '../src/index.js';
+import { orderRun } from './order-run.js';
 
 function runChild(args: string[], onLine?: (line: string) => void): Promise<{ lines: string[]; exitedAtMillis: number; code: number | null }> {
   return new Promise((resolve) => {
@@ -90,6 +93,10 @@ void (async () => {
   const spoolResult = await spoolKillRun(10_000);
   process.stdout.write(`${JSON.stringify(spoolResult)}\n`);
   ok &&= spoolResult['ok'] === true;
+
+  const orderResult = await orderRun(20_000, 1_000, 10_000, 2_000);
+  process.stdout.write(`${JSON.stringify({ run: 'order', ...orderResult })}\n`);
+  ok &&= orderResult.ok;
 
   process.stdout.write(ok ? 'soak: all checks passed\n' : 'soak: FAILED\n');
   process.exitCode = ok ? 0 : 1;

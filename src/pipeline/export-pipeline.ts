@@ -126,11 +126,12 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
       ? createSpoolDrainer({
           dir: config.spoolDir,
           limits,
-          roundDeadlineMillis: config.exportDeadlineMillis,
+          requestDeadlineMillis: config.exportDeadlineMillis,
           initialBackoffMillis: Math.max(config.retry.initialBackoffMillis, 100),
           maxBackoffMillis: Math.max(config.retry.maxBackoffMillis, 1_000),
-          now,
+          maxConcurrentRequests: config.maxConcurrentRequests,
           random,
+          stats,
         })
       : undefined;
   const spool = dependencies.spool ?? drainer?.sink;
