@@ -12,16 +12,18 @@ export const SELF_METRICS_METER_NAME = 'gravity-otel-exporter';
 /** Which exporter the numbers are about (attribute `exporter`). */
 export type ExporterKind = 'logs' | 'spans';
 
-type CounterField = 'received' | 'ignored' | 'sent' | 'retried' | 'failed' | 'spooled' | 'dropped';
+type CounterField = 'received' | 'ignored' | 'sent' | 'retried' | 'failed' | 'spooled' | 'dropped' | 'droppedByProcessor';
 
-const COUNTERS: ReadonlyArray<readonly [CounterField, string]> = [
-  ['received', 'Records (log records or span events) handed to the exporter'],
-  ['ignored', 'Records without ge.* attributes: not analytics, never sent'],
-  ['sent', 'Records Gravity accepted'],
-  ['retried', 'Records sent again after a retryable failure'],
-  ['failed', 'Records not delivered: refused by the service or failed in transport'],
-  ['spooled', 'Records written to the durable spool'],
-  ['dropped', 'Records given up without a verdict (buffer full, or shutdown out of time)'],
+/** Each counter's field, instrument name (after `gravity_exporter.records.`) and description. */
+const COUNTERS: ReadonlyArray<readonly [CounterField, string, string]> = [
+  ['received', 'received', 'Records (log records or span events) handed to the exporter'],
+  ['ignored', 'ignored', 'Records without ge.* attributes: not analytics, never sent'],
+  ['sent', 'sent', 'Records Gravity accepted'],
+  ['retried', 'retried', 'Records sent again after a retryable failure'],
+  ['failed', 'failed', 'Records not delivered: refused by the service or failed in transport'],
+  ['spooled', 'spooled', 'Records written to the durable spool'],
+  ['dropped', 'dropped', 'Records given up without a verdict (buffer full without a spool, shutdown out of time, spool full)'],
+  ['droppedByProcessor', 'dropped_by_processor', 'Records the OTel batch processor dropped before the exporter (its queue was full)'],
 ];
 
 /** The summed counters of the exporters of one kind on one meter provider. */
@@ -100,7 +102,7 @@ function observe(
   const meter = meterProvider.getMeter(SELF_METRICS_METER_NAME, VERSION);
   const unit = '{record}';
   const counters = COUNTERS.map(
-    ([field, description]) => [field, meter.createObservableCounter(`gravity_exporter.records.${field}`, { description, unit })] as const,
+    ([field, name, description]) => [field, meter.createObservableCounter(`gravity_exporter.records.${name}`, { description, unit })] as const,
   );
   const rejected = meter.createObservableCounter('gravity_exporter.records.rejected', {
     description: 'Records that cannot be sent correctly (invalid input), by reason',

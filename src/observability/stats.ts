@@ -22,11 +22,18 @@ export interface GravityExporterStats {
   /** Records sent again after a retryable failure (one count per record per retry). */
   readonly retried: number;
   /**
-   * Records given up without a verdict from the service: over `maxBufferedRecords` (oldest first), or still
-   * pending when `shutdown()` ran out of time. Drops in the OTel batch processor's own queue happen before
-   * the exporter and are not counted here.
+   * Records given up without a verdict from the service: over `maxBufferedRecords` (oldest first, when there
+   * is no spool), still pending when `shutdown()` ran out of time, or refused by a full spool. Drops in the OTel
+   * batch processor's queue are `droppedByProcessor`.
    */
   readonly dropped: number;
+  /**
+   * Records (log records, or span events of dropped spans) the OTel batch processor in front of the exporter
+   * dropped because its queue was full (or it was shutting down): counted when the processor was made by
+   * `createGravityLogRecordProcessor` / `createGravitySpanProcessor`. They never reached the exporter, so they
+   * are not in `received`.
+   */
+  readonly droppedByProcessor: number;
   /** Records written to the durable spool (`spoolDir`). */
   readonly spooled: number;
   /** Records read back from the spool and delivered (also counted in `sent`). */
@@ -49,6 +56,7 @@ export class StatsRecorder {
   failedRequests = 0;
   retried = 0;
   dropped = 0;
+  droppedByProcessor = 0;
   spooled = 0;
   replayed = 0;
   splitRequests = 0;
@@ -73,6 +81,7 @@ export class StatsRecorder {
       failedRequests: this.failedRequests,
       retried: this.retried,
       dropped: this.dropped,
+      droppedByProcessor: this.droppedByProcessor,
       spooled: this.spooled,
       replayed: this.replayed,
       splitRequests: this.splitRequests,

@@ -66,6 +66,8 @@ export interface ExportPipeline {
    */
   shutdown(): Promise<void>;
   getStats(): GravityExporterStats;
+  /** Counts records the OTel batch processor in front of the exporter dropped (its queue was full). */
+  countProcessorDrops(records: number): void;
 }
 
 export interface PipelineDependencies {
@@ -368,6 +370,10 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
 
     getStats(): GravityExporterStats {
       return stats.snapshot();
+    },
+
+    countProcessorDrops(records: number): void {
+      stats.droppedByProcessor += records;
     },
   };
 }
