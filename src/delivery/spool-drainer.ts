@@ -54,6 +54,8 @@ export interface SpoolDrainer {
   pendingRecords(): number;
   /** Starts no more replays and reads no more records (shutdown began); replays in flight go on. */
   quiesce(): void;
+  /** Ends the replays in flight at once (their records stay in the spool); the spool stays open for appends. */
+  abortReplays(): void;
   /** Stops the drainer (aborting its requests) and closes the spool. Idempotent. */
   close(): Promise<void>;
 }
@@ -342,10 +344,15 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
     quiesce() {
       quiescing = true;
     },
+    abortReplays() {
+      quiescing = true;
+      if (!stop.signal.aborted) stop.abort(new GravityShutdownError());
+      wake();
+    },
     close() {
       closing ??= (async () => {
         quiescing = true;
-        stop.abort(new GravityShutdownError());
+        if (!stop.signal.aborted) stop.abort(new GravityShutdownError());
         wake();
         await loop;
         // Replays in flight end at once on the abort; their records stay in the spool.

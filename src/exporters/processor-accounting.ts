@@ -1,5 +1,6 @@
 /**
- * What the helpers' OTel batch processors lose, counted and reported. A batch processor drops every record
+ * What the helpers' OTel batch processors lose, counted and reported; and their shutdown, held to the
+ * exporter's `shutdownTimeoutMillis` from its start. A batch processor drops every record
  * (or span) that arrives while its queue holds `maxQueueSize`, before any exporter sees it, and says nothing
  * (log processors) or little (span processors). The helpers count each such record in the exporter's
  * `getStats().droppedByProcessor` (and its self-metrics) and report each episode through `diag`.
@@ -17,9 +18,10 @@ import { createLogger } from '../observability/diag.js';
 /** The OTel semantic-convention value of `error.type` for a record dropped because the queue was full. */
 const QUEUE_FULL = 'queue_full';
 
-/** Where the counts go: the exporter's pipeline. */
-export interface DropSink {
+/** The exporter's pipeline: where the counts go, and whose shutdown budget starts with the processor's shutdown. */
+export interface ProcessorSink {
   countProcessorDrops(records: number): void;
+  beginShutdown(): void;
 }
 
 export interface QueueAccounting {
@@ -35,7 +37,7 @@ export interface QueueAccounting {
   attach(processor: object, entry: 'onEmit' | 'onEnd', records: (item: unknown) => number, queued?: (item: unknown) => boolean): void;
 }
 
-export function createQueueAccounting(sink: DropSink, maxQueueSize: number, kind: 'logs' | 'spans'): QueueAccounting {
+export function createQueueAccounting(sink: ProcessorSink, maxQueueSize: number, kind: 'logs' | 'spans'): QueueAccounting {
   const log = createLogger('processor');
   const noun = kind === 'logs' ? 'log records' : 'span events';
   let meterUsed = false;
@@ -124,6 +126,8 @@ export function createQueueAccounting(sink: DropSink, maxQueueSize: number, kind
       };
       host['shutdown'] = (): Promise<void> => {
         shutDown = true;
+        // Before the processor waits for its export in flight and makes its last ones: one budget for all of it.
+        sink.beginShutdown();
         endEpisode();
         return innerShutdown().finally(endEpisode);
       };
