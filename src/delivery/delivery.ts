@@ -17,7 +17,7 @@ import type { ExportJob } from './lanes.js';
 import { abandonReason, abortUnit, CODE_BUFFER_FULL, HeldUnits, isAbandoned, signalOf, Slots, wasDroppedForRoom } from './units.js';
 import type { PendingSummary, Unit } from './units.js';
 import { encodeBody, toPayloadJson } from '../pipeline/encode.js';
-import { GravityClientNotInitialisedError, GravityExportError, GravityHttpError, GravityShutdownError } from '../common/errors.js';
+import { GravityClientNotInitialisedError, GravityExportError, GravityHttpError, GravityRejectedError, GravityShutdownError } from '../common/errors.js';
 import type { StatsRecorder } from '../observability/stats.js';
 import { createRetryingTransport } from '../transport/retrying-transport.js';
 import type { RetriedSendResult, RetryingSendRequest, SleepFunction } from '../transport/retrying-transport.js';
@@ -104,6 +104,16 @@ interface UnitSendRequest extends RetryingSendRequest {
   readonly batch: RequestBatch;
 }
 
+/**
+ * Whether the endpoint answered the attempt (any HTTP status, or HTTP 200 with or without a Gravity response),
+ * rather than the attempt ending without an answer (connection refused or reset, a timeout, an abort).
+ */
+function wasAnswered(result: SendResult): boolean {
+  if (result.status === 'success') return true;
+  const { error } = result;
+  return error instanceof GravityHttpError || error instanceof GravityRejectedError || (error as GravityExportError).code === 'GRAVITY_BAD_RESPONSE';
+}
+
 export function createDelivery(deps: DeliveryDependencies): Delivery {
   const { config, transport, stats, now, sleep, random, spool } = deps;
   const slots = new Slots(config.maxConcurrentRequests);
@@ -148,9 +158,12 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       }
       unit.state = 'sending';
       const { body, compressed } = encodeBody(toPayloadJson(batch), compression);
-      stats.requests++;
+      stats.attempts++;
       const result = await transport.send({ body, compressed, recordCount: request.recordCount, signal: request.signal, timeoutMillis });
-      if (result.status !== 'success') stats.failedRequests++;
+      if (wasAnswered(result)) {
+        stats.requests++;
+        if (result.status !== 'success') stats.failedRequests++;
+      }
       return result;
     } finally {
       unit.state = 'waiting';

@@ -15,10 +15,15 @@ export interface GravityExporterStats {
   readonly sent: number;
   /** Records not delivered: refused by the service (non-zero `code`) or failed in transport. */
   readonly failed: number;
-  /** HTTP requests made. */
+  /** HTTP requests the endpoint answered (any status): what its own logs would count. */
   readonly requests: number;
-  /** HTTP requests that did not end in acceptance. */
+  /** Of `requests`, those answered with something other than acceptance (an HTTP error, a non-zero `code`). */
   readonly failedRequests: number;
+  /**
+   * HTTP requests attempted, answered or not: `attempts - requests` ended without an answer (connection
+   * refused or reset, timed out, aborted).
+   */
+  readonly attempts: number;
   /** Records sent again after a retryable failure (one count per record per retry). */
   readonly retried: number;
   /**
@@ -54,6 +59,7 @@ export class StatsRecorder {
   failed = 0;
   requests = 0;
   failedRequests = 0;
+  attempts = 0;
   retried = 0;
   dropped = 0;
   droppedByProcessor = 0;
@@ -79,6 +85,7 @@ export class StatsRecorder {
       failed: this.failed,
       requests: this.requests,
       failedRequests: this.failedRequests,
+      attempts: this.attempts,
       retried: this.retried,
       dropped: this.dropped,
       droppedByProcessor: this.droppedByProcessor,
