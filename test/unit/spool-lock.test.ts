@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, promises as fsp, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -164,6 +164,45 @@ describe('spool: one owner at a time', () => {
     assert.deepEqual(await drainAll(spool), range(8));
     assert.equal(segmentFiles(temp.dir).length, 1, 'the live writer\'s segment stays');
     await spool.close();
+  });
+});
+
+describe('spool: on a file system without hard links', () => {
+  let temp: ReturnType<typeof createTempDir>;
+  const realLink = fsp.link;
+  beforeEach(() => {
+    temp = createTempDir();
+    // The seam: every hard link fails as on such a file system.
+    (fsp as { link: typeof fsp.link }).link = async () => {
+      throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+    };
+  });
+  afterEach(() => {
+    (fsp as { link: typeof fsp.link }).link = realLink;
+    temp.remove();
+  });
+
+  it('makes exactly one owner of spools opened at once, again and again', async () => {
+    for (let round = 0; round < 20; round++) {
+      const spools = await Promise.all([0, 1, 2].map(() => openSpool({ dir: temp.dir })));
+      assert.equal(spools.filter((spool) => spool.isOwner).length, 1, `round ${round}`);
+      await Promise.all(spools.map((spool) => spool.close()));
+    }
+  });
+
+  it('hands ownership over on close and takes over a lock whose process is gone', async () => {
+    const owner = await openSpool({ dir: temp.dir });
+    const other = await openSpool({ dir: temp.dir });
+    await owner.append(createRecords(10));
+    await owner.close();
+    assert.deepEqual(await drainAll(other), range(10));
+    assert.equal(other.isOwner, true);
+    await other.close();
+
+    writeLock(temp.dir, deadPid());
+    const next = await openSpool({ dir: temp.dir });
+    assert.equal(next.isOwner, true);
+    await next.close();
   });
 });
 
