@@ -143,3 +143,37 @@ function readLockPid(dir: string): number | undefined {
     return undefined;
   }
 }
+
+describe('a client whose replays keep failing (a poison round)', () => {
+  it('backs off that client and delivers the others meanwhile, then delivers it in order once it goes through', { timeout: 60_000 }, async () => {
+    const emulator = await emulatorFor();
+    const exporter = new GravityLogRecordExporter({ accessToken: 't', retry: { initialBackoffMillis: 100, maxBackoffMillis: 1_000 }, url: emulator.url, spoolDir: tempDir() });
+    cleanups.push(() => exporter.shutdown());
+    const t0 = workloadTimeOrigin();
+    // Spooled during an outage: 1,200 records of one client first (a whole read of the spool), then 300 of 30 others.
+    await emulator.setDown(true);
+    const provider = new LoggerProvider({ processors: [createGravityLogRecordProcessor(exporter, { scheduledDelayMillis: 20 })] });
+    cleanups.push(() => provider.shutdown());
+    const logger = provider.getLogger('poison');
+    for (let i = 0; i < 1_200; i++) logger.emit({ ...workloadRecord(i, 1, t0), attributes: { 'ge.client_id': 'poison', 'ge.user_op': 'increment' }, body: { n: 1 } });
+    await provider.forceFlush();
+    for (let i = 0; i < 300; i++) logger.emit({ timestamp: t0 + 10_000 + i, eventName: 'tick', attributes: { 'ge.client_id': `other-${i % 30}`, seq: i } });
+    await provider.forceFlush();
+    assert.equal(exporter.getStats().spooled, 1_500);
+
+    // The service fails every request of that client; the others are fine.
+    emulator.setClientFault('poison', { kind: 'status', status: 503 });
+    await emulator.setDown(false);
+    await waitUntil(() => emulator.events().length >= 300, 20_000, 'the other clients\' records');
+    const poisonAttempts = (): number => emulator.requests.filter((r) => r.fault !== undefined).length;
+    const before = poisonAttempts();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const during = poisonAttempts() - before;
+    assert.ok(during >= 1 && during <= 25, `the failing client was tried ${during} times in 2 s`);
+
+    emulator.setClientFault('poison', null);
+    await waitUntil(() => emulator.events().length >= 1_500, 20_000, 'the failing client\'s records once it goes through');
+    const poison = emulator.events().filter((e) => e.client_id === 'poison').map((e) => e.time - t0);
+    assert.deepEqual(poison, Array.from({ length: 1_200 }, (_, i) => i));
+  });
+});
