@@ -6,7 +6,9 @@
  *   3. spool: 10,000 records emitted while the endpoint is down, SIGKILL, then a new process delivers all, once.
  *   4. order: 20,000 user operations over 1,000 clients through a 10 s outage, a SIGKILL and a restart: every
  *      record delivered, each client's in emit order (soak/order-run.ts).
- * Prints one JSON line per run and a verdict; exit code 1 if any check failed. Takes about three minutes.
+ *   5. shutdown: an endpoint that never answers, 2,000 records/s for 60 s through the processor helper, then
+ *      provider.shutdown(): within the default budget, every record accounted for (soak/shutdown-run.ts).
+ * Prints one JSON line per run and a verdict; exit code 1 if any check failed. Takes about six minutes.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { startEmulator } from '../src/emulator/index.js';
 import { GravityLogRecordExporter } from '../src/index.js';
 import { orderRun } from './order-run.js';
+import { shutdownRun } from './shutdown-run.js';
 
 function runChild(args: string[], onLine?: (line: string) => void): Promise<{ lines: string[]; exitedAtMillis: number; code: number | null }> {
   return new Promise((resolve) => {
@@ -97,6 +100,10 @@ void (async () => {
   const orderResult = await orderRun(20_000, 1_000, 10_000, 2_000);
   process.stdout.write(`${JSON.stringify({ run: 'order', ...orderResult })}\n`);
   ok &&= orderResult.ok;
+
+  const shutdownResult = await shutdownRun(2_000, 60, false);
+  process.stdout.write(`${JSON.stringify({ run: 'shutdown', ...shutdownResult })}\n`);
+  ok &&= shutdownResult['ok'] === true;
 
   process.stdout.write(ok ? 'soak: all checks passed\n' : 'soak: FAILED\n');
   process.exitCode = ok ? 0 : 1;

@@ -123,6 +123,7 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
   /** After a read found nothing, the next one waits for the idle poll, or for this owner's own appends. */
   let nextReadAtMillis = 0;
   let appendedSinceRead = false;
+  let damagedLinesCounted = 0;
 
   // Wake-ups of the drain loop: a replay settled, this process spooled something, a backoff ended.
   let wakePending = false;
@@ -213,6 +214,7 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
         log.warn(`reading the spool failed: ${asError(error).message}`);
         return undefined;
       });
+      countDamagedLines(target);
       if (batch === undefined) {
         nextReadAtMillis = Date.now() + IDLE_POLL_MILLIS;
         return;
@@ -229,6 +231,13 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
         if (!lane.busy && !blocked.has(lane)) ready.add(lane);
       }
     }
+  }
+
+  /** Records lost to damaged spool lines (reported by the spool) count as dropped. */
+  function countDamagedLines(target: Spool): void {
+    const damaged = target.stats().corruptLinesSkipped;
+    options.stats.dropped += damaged - damagedLinesCounted;
+    damagedLinesCounted = damaged;
   }
 
   /** Marks the lane's next `count` records settled; acks each read whose records are all settled. */

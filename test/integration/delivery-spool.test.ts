@@ -1,7 +1,7 @@
 /** The durable spool behind `spoolDir`: what an outage leaves survives a SIGKILL and is delivered once later. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -142,6 +142,24 @@ describe('delivery with a spool', () => {
     const events = await emulator.waitForEvents(5, 10_000);
     assert.deepEqual(events.map((e) => e.properties['seq']), [0, 1, 2, 3, 4]);
     assert.equal(exporter.getStats().failed, 0);
+  });
+
+  it('counts a record lost to a damaged spool line as dropped, and delivers the rest', async () => {
+    const emulator = await emulatorFor();
+    const dir = tempDir();
+    await emulator.setDown(true);
+    const first = new GravityLogRecordExporter({ ...FAST, url: emulator.url, spoolDir: dir });
+    await exportOnce(first, Array.from({ length: 10 }, (_, i) => createTrackRecord('u1', { seq: i })));
+    await first.shutdown();
+    const segment = readdirSync(dir).find((name) => name.startsWith('seg-'))!;
+    writeFileSync(join(dir, segment), readFileSync(join(dir, segment), 'utf8').replace('\\"seq\\":3', '\\"seq\\":333'));
+
+    await emulator.setDown(false);
+    const second = new GravityLogRecordExporter({ ...FAST, url: emulator.url, spoolDir: dir });
+    cleanups.push(() => second.shutdown());
+    const events = await emulator.waitForEvents(9, 15_000);
+    assert.deepEqual(events.map((e) => e.properties['seq']), [0, 1, 2, 4, 5, 6, 7, 8, 9]);
+    assert.equal(second.getStats().dropped, 1);
   });
 
   it('keeps the original time of spooled records', async () => {
