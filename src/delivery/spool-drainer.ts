@@ -32,6 +32,8 @@ const WINDOW_RECORDS = 10_000;
 const IDLE_POLL_MILLIS = 1_000;
 /** Shortest wait before a retry. */
 const MIN_BACKOFF_MILLIS = 100;
+/** How often the record of what this process spooled per client is rid of clients whose records were all consumed. */
+const PRUNE_INTERVAL_MILLIS = 10_000;
 
 export interface SpoolDrainerOptions {
   readonly dir: string;
@@ -334,12 +336,24 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
     return Math.max(0, waitMillis);
   }
 
+  /** Forgets clients whose spooled records are all consumed (a client that sends nothing more is never asked about). */
+  function pruneSpooled(target: Spool): void {
+    for (const [clientId, entry] of spooled) {
+      if (entry.writing === 0 && (entry.last === undefined || target.isConsumedThrough(entry.last))) spooled.delete(clientId);
+    }
+  }
+
   async function drain(delivery: Delivery): Promise<void> {
     const target = await opened;
     if (target === undefined) return;
+    let prunedAtMillis = Date.now();
     while (!stop.signal.aborted) {
       await fill(target);
       const waitMillis = schedule(delivery);
+      if (Date.now() - prunedAtMillis >= PRUNE_INTERVAL_MILLIS) {
+        pruneSpooled(target);
+        prunedAtMillis = Date.now();
+      }
       await sleepUntilWoken(waitMillis);
     }
   }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createTempDir } from '../helpers/spool-fixtures.js';
 
@@ -40,15 +40,12 @@ function runChild(dir: string, deadPid: number, linkMode: 'link' | 'nolink'): Pr
   });
 }
 
-describe('spool lock: three processes racing', () => {
-  let temp: ReturnType<typeof createTempDir>;
-  beforeEach(() => {
-    temp = createTempDir();
-  });
-  afterEach(() => temp.remove());
+describe('spool lock: three processes racing', { concurrency: true }, () => {
 
   for (const linkMode of ['link', 'nolink'] as const) {
     it(`never lets two processes hold the lock at once, and never takes a live owner's lock${linkMode === 'nolink' ? ' (no hard links)' : ''}`, async (t) => {
+      const temp = createTempDir();
+      t.after(() => temp.remove());
       const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
       writeFileSync(join(temp.dir, 'LOCK'), JSON.stringify({ version: 1, pid: deadPid, lockId: 'deadbeefdeadbeef', acquiredAtMillis: 0 }));
       const results = await Promise.all([0, 1, 2].map(() => runChild(temp.dir, deadPid, linkMode)));
