@@ -54,6 +54,33 @@ describe('delivery with a spool', () => {
     },
   );
 
+  it('spools a client\'s later batch after its earlier one when the memory cap sets it aside while the earlier one is on the wire', { timeout: 20_000 }, async () => {
+    const emulator = await emulatorFor();
+    const exporter = new GravityLogRecordExporter({
+      ...FAST,
+      url: emulator.url,
+      spoolDir: tempDir(),
+      maxBufferedRecords: 4,
+      maxBatchSize: 2,
+      maxConcurrentRequests: 1,
+    });
+    cleanups.push(() => exporter.shutdown());
+    // x0, x1 stay on the wire for half a second, then get a 503 (and are spooled).
+    emulator.setResponseDelay(500);
+    emulator.enqueueFaults({ kind: 'status', status: 503 });
+    const first = exportOnce(exporter, [createTrackRecord('x', { seq: 0 }), createTrackRecord('x', { seq: 1 })]);
+    await emulator.waitForRequests(1);
+    emulator.setResponseDelay(0);
+    // x2, x3 wait behind them; four records of y then need the room, so the cap sets x2, x3 aside.
+    const second = exportOnce(exporter, [createTrackRecord('x', { seq: 2 }), createTrackRecord('x', { seq: 3 })]);
+    const third = exportOnce(exporter, [0, 1, 2, 3].map((i) => createTrackRecord('y', { seq: 10 + i })));
+    for (const { result } of await Promise.all([first, second, third])) assert.equal(result.code, ExportResultCode.SUCCESS);
+
+    const events = await emulator.waitForEvents(8, 15_000);
+    assert.deepEqual(events.filter((e) => e.client_id === 'x').map((e) => e.properties['seq']), [0, 1, 2, 3]);
+    assert.equal(exporter.getStats().dropped, 0);
+  });
+
   it('reports an export during an outage as done once its records are spooled, and replays them on recovery', async () => {
     const emulator = await emulatorFor();
     await emulator.setDown(true);
