@@ -26,8 +26,13 @@ import type { Spool, SpoolBatch, SpoolPosition } from '../spool/index.js';
 
 /** Records read from the spool at a time. */
 const READ_RECORDS = 1_000;
-/** Most records read and not settled yet that the drainer holds in memory (reading stops above it). */
+/**
+ * Most records read and not settled yet that the drainer holds in memory (reading stops above it), not counting
+ * those of clients backing off on their own (their requests failed while others' went through): up to
+ * MAX_HELD_RECORDS in all, so that one failing client at the front of the spool does not stop the others.
+ */
 const WINDOW_RECORDS = 10_000;
+const MAX_HELD_RECORDS = 100_000;
 /** How often an idle drainer looks for records (another process's appends, or a dead owner's lock to take over). */
 const IDLE_POLL_MILLIS = 1_000;
 /** Shortest wait before a retry. */
@@ -118,6 +123,8 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
   const ready = new Set<ReplayLane>();
   const blocked = new Set<ReplayLane>();
   let heldRecords = 0;
+  /** Of `heldRecords`, those in blocked lanes. */
+  let blockedRecords = 0;
   let active = 0;
   /** Retryable failures since the last success: above 0 the endpoint may be down, so one request probes it. */
   let failureStreak = 0;
@@ -209,7 +216,7 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
 
   /** Reads records into the client lanes while the window has room. */
   async function fill(target: Spool): Promise<void> {
-    while (heldRecords < WINDOW_RECORDS && !quiescing && !stop.signal.aborted) {
+    while (heldRecords - blockedRecords < WINDOW_RECORDS && heldRecords < MAX_HELD_RECORDS && !quiescing && !stop.signal.aborted) {
       if (Date.now() < nextReadAtMillis && !(appendedSinceRead && target.isOwner)) return;
       appendedSinceRead = false;
       const batch = await target.readBatch(READ_RECORDS).catch((error: unknown) => {
@@ -230,7 +237,8 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
           lanes.set(record.clientId, lane);
         }
         lane.items.push({ clientId: record.clientId, clientIp: record.clientIp, clientUa: record.clientUa, eventJson: record.eventJson, tracker });
-        if (!lane.busy && !blocked.has(lane)) ready.add(lane);
+        if (blocked.has(lane)) blockedRecords++;
+        else if (!lane.busy) ready.add(lane);
       }
     }
   }
@@ -283,7 +291,7 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
       else succeeded(lane);
       if (lane.head >= lane.items.length) {
         lanes.delete(lane.clientId);
-        blocked.delete(lane);
+        // Not blocked with records left: `failed` blocks it only when it has some.
         ready.delete(lane);
       } else if (!blocked.has(lane)) {
         ready.add(lane);
@@ -306,6 +314,7 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
       lane.retryAtMillis = now + backoffMillis(lane.failures);
       ready.delete(lane);
       blocked.add(lane);
+      blockedRecords += lane.items.length - lane.head;
     }
     failureStreak++;
     probeAtMillis = now + backoffMillis(failureStreak);
@@ -319,6 +328,7 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
     for (const lane of blocked) {
       if (lane.retryAtMillis <= now) {
         blocked.delete(lane);
+        blockedRecords -= lane.items.length - lane.head;
         ready.add(lane);
       } else {
         waitMillis = Math.min(waitMillis, lane.retryAtMillis - now);
