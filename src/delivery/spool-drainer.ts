@@ -202,12 +202,21 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
   function mustFollowNow(clientId: string): boolean {
     const target = spool;
     if (target === undefined) return false;
+    const inLanes = lanes.has(clientId);
     const entry = spooled.get(clientId);
     if (entry !== undefined) {
-      if (entry.writing > 0 || (entry.last !== undefined && !target.isConsumedThrough(entry.last))) return true;
+      if (entry.writing > 0 || (entry.last !== undefined && !isSettledThrough(target, entry.last, inLanes))) return true;
       spooled.delete(clientId);
     }
-    return lanes.has(clientId) || target.hasUnreadBacklog();
+    return inLanes || target.hasUnreadBacklog();
+  }
+
+  /**
+   * Whether the client's records up to `position` are settled: consumed (acked by the owner, which may wait for
+   * other clients' records read before them), or, in the owner, read and none of the client's left in the lanes.
+   */
+  function isSettledThrough(target: Spool, position: SpoolPosition, inLanes: boolean): boolean {
+    return target.isConsumedThrough(position) || (!inLanes && target.isReadThrough(position));
   }
 
   function mustFollow(clientId: string): boolean | Promise<boolean> {
@@ -349,7 +358,7 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
   /** Forgets clients whose spooled records are all consumed (a client that sends nothing more is never asked about). */
   function pruneSpooled(target: Spool): void {
     for (const [clientId, entry] of spooled) {
-      if (entry.writing === 0 && (entry.last === undefined || target.isConsumedThrough(entry.last))) spooled.delete(clientId);
+      if (entry.writing === 0 && (entry.last === undefined || isSettledThrough(target, entry.last, lanes.has(clientId)))) spooled.delete(clientId);
     }
   }
 

@@ -168,6 +168,12 @@ export class DiskSpool implements Spool {
     return consumed >= position.endOffset;
   }
 
+  isReadThrough(position: SpoolPosition): boolean {
+    if (!this._owner) return false;
+    const state = this._segments.get(position.segmentId);
+    return state === undefined || state.readOffset >= position.endOffset;
+  }
+
   hasUnreadBacklog(): boolean {
     for (const [id, endOffset] of this._backlog) {
       const state = this._segments.get(id);

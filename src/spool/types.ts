@@ -99,6 +99,8 @@ export interface Spool {
    * the owner, durably. A non-owner answers from the cursor as of its last `readBatch` (it may lag, never lead).
    */
   isConsumedThrough(position: SpoolPosition): boolean;
+  /** Whether this instance, the owner, has handed out everything up to `position` (`false` for a non-owner). */
+  isReadThrough(position: SpoolPosition): boolean;
   /**
    * Whether records that were in the directory when this instance opened, in segments of writers gone by then
    * (such as a previous run of this process), are still ahead: not yet handed out by `readBatch` (the owner),
