@@ -261,3 +261,48 @@ describe('spool: writers in other worker threads of the same process', () => {
     }
   });
 });
+
+describe('spool: what a process can tell of the owner\'s progress', () => {
+  let temp: ReturnType<typeof createTempDir>;
+  beforeEach(() => {
+    temp = createTempDir();
+  });
+  afterEach(() => temp.remove());
+
+  it('tells a writer when the owner has consumed up to where its append ended (the writer learns it on its next readBatch)', async () => {
+    const owner = await openSpool({ dir: temp.dir });
+    const writer = await openSpool({ dir: temp.dir });
+    const { position } = await writer.append(createRecords(5));
+    assert.ok(position !== undefined);
+    assert.equal(writer.isConsumedThrough(position), false);
+    const batch = await owner.readBatch(100);
+    assert.equal(owner.isReadThrough(position), true);
+    assert.equal(owner.isConsumedThrough(position), false, 'read, not acked yet');
+    await batch!.ack();
+    assert.equal(owner.isConsumedThrough(position), true);
+    assert.equal(writer.isConsumedThrough(position), false, 'not seen yet');
+    assert.equal(await writer.readBatch(100), undefined);
+    assert.equal(writer.isConsumedThrough(position), true);
+    assert.equal(writer.isReadThrough(position), false, 'only the owner reads');
+    await writer.close();
+    await owner.close();
+  });
+
+  it('says records left by writers gone before it opened are ahead until the owner has read them', async () => {
+    const gone = await openSpool({ dir: temp.dir });
+    await gone.append(createRecords(30));
+    await gone.close();
+    disguiseAsOpenSegmentOf(temp.dir, segmentFiles(temp.dir)[0]!, deadPid());
+
+    const spool = await openSpool({ dir: temp.dir });
+    assert.equal(spool.hasUnreadBacklog(), true);
+    await spool.readBatch(10);
+    assert.equal(spool.hasUnreadBacklog(), true);
+    await spool.readBatch(100);
+    assert.equal(spool.hasUnreadBacklog(), false);
+    // Its own records never count as backlog.
+    await spool.append(createRecords(3, 100));
+    assert.equal(spool.hasUnreadBacklog(), false);
+    await spool.close();
+  });
+});
