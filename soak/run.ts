@@ -4,7 +4,11 @@
  *      must exit within 1 s after shutdown() resolves.
  *   2. stalled-run: an endpoint that never answers, 2,000 records/s for 60 s, no spool: RSS growth < 100 MB.
  *   3. spool: 10,000 records emitted while the endpoint is down, SIGKILL, then a new process delivers all, once.
- * Prints one JSON line per run and a verdict; exit code 1 if any check failed. Takes about three minutes.
+ *   4. order: 20,000 user operations over 1,000 clients through a 10 s outage, a SIGKILL and a restart: every
+ *      record delivered, each client's in emit order (soak/order-run.ts).
+ *   5. shutdown: an endpoint that never answers, 2,000 records/s for 60 s through the processor helper, then
+ *      provider.shutdown(): within the default budget, every record accounted for (soak/shutdown-run.ts).
+ * Prints one JSON line per run and a verdict; exit code 1 if any check failed. Takes about six minutes.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator } from '../src/emulator/index.js';
 import { GravityLogRecordExporter } from '../src/index.js';
+import { orderRun } from './order-run.js';
+import { shutdownRun } from './shutdown-run.js';
 
 function runChild(args: string[], onLine?: (line: string) => void): Promise<{ lines: string[]; exitedAtMillis: number; code: number | null }> {
   return new Promise((resolve) => {
@@ -90,6 +96,14 @@ void (async () => {
   const spoolResult = await spoolKillRun(10_000);
   process.stdout.write(`${JSON.stringify(spoolResult)}\n`);
   ok &&= spoolResult['ok'] === true;
+
+  const orderResult = await orderRun(20_000, 1_000, 10_000, 2_000);
+  process.stdout.write(`${JSON.stringify({ run: 'order', ...orderResult })}\n`);
+  ok &&= orderResult.ok;
+
+  const shutdownResult = await shutdownRun(2_000, 60, false);
+  process.stdout.write(`${JSON.stringify({ run: 'shutdown', ...shutdownResult })}\n`);
+  ok &&= shutdownResult['ok'] === true;
 
   process.stdout.write(ok ? 'soak: all checks passed\n' : 'soak: FAILED\n');
   process.exitCode = ok ? 0 : 1;

@@ -23,7 +23,7 @@ import { createTrackRecord } from '../test/helpers/record-builders.js';
 const CLIENTS = 1_000;
 
 /** Starts soak/hang-server.ts in its own process; resolves with its URL and a function that stops it. */
-async function startHangServer(): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startHangServer(): Promise<{ url: string; stop: () => Promise<void> }> {
   const script = fileURLToPath(new URL('./hang-server.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<string>((resolve, reject) => {

@@ -145,6 +145,46 @@ export function groupIntoBatches(records: Iterable<SerialisedRecord>, limits: Ba
   return { batches: grouper.finish(), oversized: grouper.oversized };
 }
 
+/** What {@link takeLeadingBatch} found. */
+export interface LeadingBatch {
+  /** The first request's records; `undefined` when every record it covered was too large. */
+  readonly batch: RequestBatch | undefined;
+  /** Records covered from `start`: those in `batch`, and any too large for a request before them. */
+  readonly taken: number;
+  /** Of those, the records too large for any request (not in `batch`). */
+  readonly oversized: number;
+}
+
+/**
+ * The first request of one client's records, in order (the spool drainer sends them one request after
+ * another): from `start`, the records that share the first one's client_ip/client_ua, within the limits,
+ * after skipping any too large for a request.
+ */
+export function takeLeadingBatch(records: readonly SerialisedRecord[], start: number, limits: BatchLimits): LeadingBatch {
+  let oversized = 0;
+  let batch: RequestBatch | undefined;
+  let envelope = 0;
+  let index = start;
+  for (; index < records.length; index++) {
+    const record = records[index]!;
+    const bytes = utf8Bytes(record.eventJson);
+    if (batch === undefined) {
+      envelope = ENVELOPE_BYTES + jsonStringBytes(record.clientId) + jsonStringBytes(record.clientIp) + jsonStringBytes(record.clientUa);
+      if (bytes + envelope > limits.maxBatchBytes) {
+        oversized++;
+        continue;
+      }
+      batch = { clientId: record.clientId, clientIp: record.clientIp ?? undefined, clientUa: record.clientUa ?? undefined, eventJson: [record.eventJson], bytes };
+      continue;
+    }
+    const sameGroup = record.clientId === batch.clientId && record.clientIp === batch.clientIp && record.clientUa === batch.clientUa;
+    if (!sameGroup || batch.eventJson.length >= limits.maxBatchSize || batch.bytes + bytes + 1 + envelope > limits.maxBatchBytes) break;
+    batch.eventJson.push(record.eventJson);
+    batch.bytes += bytes + 1;
+  }
+  return { batch, taken: index - start, oversized };
+}
+
 /**
  * Halves a batch the service refused as too large (HTTP 413), keeping emit order: the first half is sent
  * before the second. A batch of one record cannot be split (`undefined`).

@@ -57,11 +57,21 @@ export interface GravityExporterOptions {
   /**
    * How long one export may take, in milliseconds, all retries included: every attempt of every request of
    * one `export()` call shares this deadline. Keep it below the batch processor's `exportTimeoutMillis`
-   * (30000 by default), so the exporter reports before the processor gives up on it. `forceFlush()` and
-   * `shutdown()` wait at most this long too. Env: `GE_EXPORT_DEADLINE_MILLIS`.
+   * (30000 by default), so the exporter reports before the processor gives up on it. `forceFlush()` waits at
+   * most this long too. Env: `GE_EXPORT_DEADLINE_MILLIS`.
    * @default 25000
    */
   exportDeadlineMillis?: number;
+  /**
+   * The whole of shutdown, in milliseconds: `shutdown()` of the exporter, and of a provider whose processor
+   * `createGravityLogRecordProcessor` / `createGravitySpanProcessor` made (from the moment the processor's
+   * shutdown begins), resolves within it whatever the endpoint does. Deliveries go on until a few seconds before
+   * its end (a quarter of it, at most 3 s); then what is left is written to the spool (`spoolDir`) or counted as
+   * dropped, and connections and spool are closed. Keep it below the platform's grace period (Kubernetes: 30 s
+   * by default) minus what the rest of the process's shutdown takes. Env: `GE_SHUTDOWN_TIMEOUT_MILLIS`.
+   * @default 20000
+   */
+  shutdownTimeoutMillis?: number;
   /** Retry schedule of failed requests (network errors, 408, 429, 5xx). No env vars. */
   retry?: GravityRetryOptions;
   /**

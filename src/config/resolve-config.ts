@@ -25,6 +25,8 @@ export const DEFAULTS = Object.freeze({
   maxBatchBytes: 1_000_000,
   // Below the OTel batch processors' default exportTimeoutMillis (30000), so the exporter answers first.
   exportDeadlineMillis: 25_000,
+  // Below Kubernetes' default grace period (30 s), with room for the rest of a process's shutdown.
+  shutdownTimeoutMillis: 20_000,
   // High on purpose: the export deadline is what ends retries; this only guards against a misconfigured one.
   retryMaxAttempts: 50,
   retryInitialBackoffMillis: 500,
@@ -56,6 +58,7 @@ export interface ResolvedConfig {
   readonly maxBatchSize: number;
   readonly maxBatchBytes: number;
   readonly exportDeadlineMillis: number;
+  readonly shutdownTimeoutMillis: number;
   readonly retry: { readonly maxAttempts: number; readonly initialBackoffMillis: number; readonly maxBackoffMillis: number };
   readonly clientInitWaitMillis: number;
   readonly maxBufferedRecords: number;
@@ -272,6 +275,15 @@ export function resolveConfig(options: GravityExporterOptions = {}, env: Env = p
       1,
       3_600_000,
       DEFAULTS.exportDeadlineMillis,
+    ),
+    shutdownTimeoutMillis: integer(
+      'shutdownTimeoutMillis',
+      'GE_SHUTDOWN_TIMEOUT_MILLIS',
+      options.shutdownTimeoutMillis,
+      env,
+      1,
+      3_600_000,
+      DEFAULTS.shutdownTimeoutMillis,
     ),
     retry: retryOptions(options),
     clientInitWaitMillis: integer(

@@ -10,14 +10,14 @@ import type { RequestBatch } from '../batching/request-batch.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { createParking } from './parking.js';
 import type { Settled } from './parking.js';
-import { replayBatches } from './replay.js';
-import type { ReplayReport } from './replay.js';
+import { replayBatch } from './replay.js';
+import type { ReplayResult } from './replay.js';
 import { createJob, LaneQueue, reserve, seal, settle } from './lanes.js';
 import type { ExportJob } from './lanes.js';
 import { abandonReason, abortUnit, CODE_BUFFER_FULL, HeldUnits, isAbandoned, signalOf, Slots, wasDroppedForRoom } from './units.js';
 import type { PendingSummary, Unit } from './units.js';
 import { encodeBody, toPayloadJson } from '../batching/encode.js';
-import { causeOf, GravityClientNotInitialisedError, GravityExportError, GravityHttpError, GravityShutdownError } from '../common/errors.js';
+import { causeOf, GravityClientNotInitialisedError, GravityExportError, GravityHttpError, GravityRejectedError, GravityShutdownError } from '../common/errors.js';
 import { createLogger } from '../common/diag.js';
 import type { StatsRecorder } from '../observability/stats.js';
 import { createRetryingTransport } from '../transport/retrying-transport.js';
@@ -25,13 +25,18 @@ import type { RetriedSendResult, RetryingSendRequest, SleepFunction } from '../t
 import type { SendResult, Transport } from '../transport/types.js';
 
 export type { Outcome, Settled } from './parking.js';
-export type { ReplayReport } from './replay.js';
+export type { ReplayResult } from './replay.js';
 export type { PendingSummary } from './units.js';
 
 /** Where undeliverable records go when a spool is configured (see src/spool). Never rejects. */
 export interface SpoolSink {
   /** Resolves with how many of the batch's records were written (the rest were dropped by the spool's cap). */
   append(batch: RequestBatch): Promise<number>;
+  /**
+   * Whether the client's next batch must follow its earlier records into the spool (some of them are still
+   * there, or being written), rather than overtake them live. A promise only until the spool is open.
+   */
+  mustFollow(clientId: string): boolean | Promise<boolean>;
 }
 
 export interface DeliveryDependencies {
@@ -84,8 +89,8 @@ export interface Delivery {
   wakeParked(): void;
   /** Abandons everything still held: spooled when a spool is configured, else dropped. */
   abortAll(): void;
-  /** One attempt per batch of records read back from the spool (halves after a 413); code 2000 parks it. */
-  replay(batches: readonly RequestBatch[], deadlineMillis: number, signal: AbortSignal): Promise<ReplayReport>;
+  /** One attempt for a batch of records read back from the spool (halves after a 413, in order); code 2000 parks it. */
+  replay(batch: RequestBatch, deadlineMillis: number, signal: AbortSignal): Promise<ReplayResult>;
 }
 
 /**
@@ -103,6 +108,16 @@ interface UnitSendRequest extends RetryingSendRequest {
   readonly batch: RequestBatch;
 }
 
+/**
+ * Whether the endpoint answered the attempt (any HTTP status, or HTTP 200 with or without a Gravity response),
+ * rather than the attempt ending without an answer (connection refused or reset, a timeout, an abort).
+ */
+function wasAnswered(result: SendResult): boolean {
+  if (result.status === 'success') return true;
+  const { error } = result;
+  return error instanceof GravityHttpError || error instanceof GravityRejectedError || (error as GravityExportError).code === 'GRAVITY_BAD_RESPONSE';
+}
+
 export function createDelivery(deps: DeliveryDependencies): Delivery {
   const { config, transport, stats, now, sleep, random, spool } = deps;
   const log = createLogger('delivery', config.diagnostics);
@@ -116,6 +131,10 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
   const held = new HeldUnits(config.maxBufferedRecords, stats, settleAbandoned);
   // Made once, not per export: see HeldUnits' error for the same cause.
   const overCapOnTheWire = new GravityExportError(`over maxBufferedRecords (${config.maxBufferedRecords}) with every held record on the wire or newer`, CODE_BUFFER_FULL);
+  const spoolRefused = new GravityExportError(
+    'earlier records of this client wait in the spool, and the spool could not take these (full, or not writable)',
+    'GRAVITY_SPOOL_FULL',
+  );
   const compression = config.debug ? 'none' : config.compression;
   // With a spool, the first retryable failure goes to disk at once: a crash mid-outage then loses nothing.
   const maxAttempts = spool === undefined ? config.retry.maxAttempts : 1;
@@ -144,9 +163,12 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       }
       unit.state = 'sending';
       const { body, compressed } = encodeBody(toPayloadJson(batch), compression);
-      stats.requests++;
+      stats.attempts++;
       const result = await transport.send({ body, compressed, recordCount: request.recordCount, signal: request.signal, timeoutMillis });
-      if (result.status !== 'success') stats.failedRequests++;
+      if (wasAnswered(result)) {
+        stats.requests++;
+        if (result.status !== 'success') stats.failedRequests++;
+      }
       return result;
     } finally {
       unit.state = 'waiting';
@@ -252,6 +274,9 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
   async function deliverOne(unit: Unit, batch: RequestBatch, deadlineMillis: number): Promise<Settled[]> {
     try {
       if (isAbandoned(unit)) return [await toSpoolOr('dropped', batch, abandonReason(unit))];
+      // Its client's earlier records are in the spool: this batch goes after them, never ahead of them live.
+      const follow = spool?.mustFollow(batch.clientId) ?? false;
+      if (follow === true || (follow !== false && (await follow))) return [await toSpoolOr('dropped', batch, spoolRefused)];
       return await send(unit, batch, deadlineMillis);
     } catch (error) {
       // Encoding or a bug: report, never reject (the export callback must be called exactly once).
@@ -262,9 +287,13 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     }
   }
 
-  /** Settles, at once, a unit abandoned before any worker took it (memory cap or shutdown). */
+  /**
+   * Settles, at once, a unit abandoned before any worker took it (memory cap or shutdown). With a spool, only
+   * when nothing of its client comes before it: the spool must get a client's batches in order, so one behind
+   * a batch still in delivery stays in its lane, and its worker spools it when it gets there.
+   */
   function settleAbandoned(unit: Unit): void {
-    const entry = queue.take(unit);
+    const entry = spool === undefined ? queue.take(unit) : queue.takeIfFirst(unit);
     if (entry === undefined) return;
     void deliverOne(unit, entry.batch, entry.job.deadlineMillis).then((settled) => settle(entry.job, entry.index, settled));
   }
@@ -292,12 +321,27 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     void toSpoolOr('dropped', batch, reason).then((settled) => settle(job, index, [settled]));
   }
 
+  /**
+   * Settles a batch without sending it (spooled, else dropped). With a spool, a batch whose client has
+   * batches in delivery joins their lane, abandoned, and is spooled after them: in order.
+   */
+  function setAsideInOrder(job: ExportJob, batch: RequestBatch, reason: Error): void {
+    if (spool === undefined || !queue.hasWork(batch.clientId)) {
+      setAside(job, batch, reason);
+      return;
+    }
+    const unit: Unit = { clientId: batch.clientId, records: batch.eventJson.length, state: 'queued', owner: job, abortReason: reason };
+    held.hold(unit);
+    queue.add(job, unit, batch);
+  }
+
   /** Holds and queues the batches (within `maxBufferedRecords`; the rest are dropped and settled), and starts workers. */
   function addTo(job: ExportJob, batches: readonly RequestBatch[]): void {
     if (batches.length === 0) return;
     if (abandonedAll !== undefined) {
       // Handed over after shutdown gave up on what was held (an export still mapping): nothing more is sent.
-      for (const batch of batches) setAside(job, batch, abandonedAll);
+      for (const batch of batches) setAsideInOrder(job, batch, abandonedAll);
+      startWorkers();
       return;
     }
     const incoming = batches.reduce((n, b) => n + b.eventJson.length, 0);
@@ -305,7 +349,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     for (const batch of batches) {
       const records = batch.eventJson.length;
       if (records > room) {
-        setAside(job, batch, overCapOnTheWire);
+        setAsideInOrder(job, batch, overCapOnTheWire);
         continue;
       }
       room -= records;
@@ -314,6 +358,10 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       // One lane per client: its batches go one after the other, so its records arrive in emit order.
       queue.add(job, unit, batch);
     }
+    startWorkers();
+  }
+
+  function startWorkers(): void {
     while (workers < activeLimit && !queue.isEmpty()) {
       workers++;
       void work();
@@ -347,10 +395,10 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       abandonedAll = new GravityShutdownError('the exporter shut down before these records were delivered');
       held.abortAll(abandonedAll);
     },
-    replay: (batches, deadlineMillis, signal) =>
-      replayBatches(
+    replay: (batch, deadlineMillis, signal) =>
+      replayBatch(
         { stats, held, attempt, park: config.clientInitWaitMillis > 0 ? (unit, batch) => parking.park(unit, batch) : undefined, log },
-        batches,
+        batch,
         deadlineMillis,
         signal,
       ),

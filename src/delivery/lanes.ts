@@ -167,6 +167,30 @@ export class LaneQueue {
     return entry;
   }
 
+  /**
+   * Takes a unit's entry out like `take`, but only when it is its lane's next one and no worker holds the
+   * lane (nothing of its client is in delivery before it); `undefined` otherwise.
+   */
+  takeIfFirst(unit: Unit): Entry | undefined {
+    const entry = this._untaken.get(unit);
+    if (entry === undefined) return undefined;
+    const { lane } = entry;
+    if (lane.working) return undefined;
+    while (lane.first !== undefined && !this._untaken.has(lane.first.unit)) {
+      const gone = lane.first;
+      lane.first = gone.next;
+      gone.next = undefined;
+    }
+    if (lane.first === undefined) lane.last = undefined;
+    return lane.first === entry ? this.take(unit) : undefined;
+  }
+
+  /** Whether the client has batches in delivery: waiting in its lane, or with a worker. */
+  hasWork(clientId: string): boolean {
+    const lane = this._lanes.get(clientId);
+    return lane !== undefined && (lane.working || lane.untaken > 0);
+  }
+
   private _forgetIfIdle(lane: Lane): void {
     if (lane.untaken === 0 && !lane.working && !lane.queued && this._lanes.get(lane.clientId) === lane) this._lanes.delete(lane.clientId);
   }

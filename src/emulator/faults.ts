@@ -107,7 +107,7 @@ export function createSeededRandom(seed: number): () => number {
   };
 }
 
-function assertValidFault(fault: EmulatorFault): void {
+export function assertValidFault(fault: EmulatorFault): void {
   switch (fault.kind) {
     case 'status':
       if (!Number.isInteger(fault.status) || fault.status < 100 || fault.status > 599) {

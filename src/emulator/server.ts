@@ -18,7 +18,7 @@ import {
   notFound,
 } from './evaluate.js';
 import type { Outcome } from './evaluate.js';
-import { createFaultSchedule } from './faults.js';
+import { assertValidFault, createFaultSchedule } from './faults.js';
 import { DEFAULT_WAIT_TIMEOUT_MILLIS, createRecorder } from './recorder.js';
 import { createCancellableTimers } from './timers.js';
 import type {
@@ -62,6 +62,7 @@ class GravityEmulator implements Emulator {
   private readonly _uninitialised: Set<string>;
   private readonly _onRequest: ((request: ReceivedRequest) => void) | undefined;
   private readonly _faults = createFaultSchedule();
+  private readonly _clientFaults = new Map<string, EmulatorFault>();
   private readonly _recorder = createRecorder();
   /** Fault and response delays; `setDown(true)` and `close()` cancel them. */
   private readonly _timers = createCancellableTimers();
@@ -140,6 +141,15 @@ class GravityEmulator implements Emulator {
 
   setRandomFaults(config: RandomFaultConfig | null): void {
     this._faults.setRandom(config);
+  }
+
+  setClientFault(clientId: string, fault: EmulatorFault | null): void {
+    if (fault === null) {
+      this._clientFaults.delete(clientId);
+      return;
+    }
+    assertValidFault(fault);
+    this._clientFaults.set(clientId, fault);
   }
 
   setResponseDelay(ms: number): void {
@@ -240,8 +250,7 @@ class GravityEmulator implements Emulator {
       accepted: false,
     };
     const isCollect = received.path === COLLECT_PATH && received.method === 'POST';
-    const fault = isCollect ? this._faults.next() : undefined;
-    if (fault !== undefined) received.fault = fault;
+    let fault = isCollect ? this._faults.next() : undefined;
 
     let raw;
     try {
@@ -258,6 +267,11 @@ class GravityEmulator implements Emulator {
       received.bodyText = decoded.text;
       if (decoded.ok) received.body = decoded.json;
     }
+    if (isCollect && this._clientFaults.size > 0) {
+      const clientId = (received.body as { client_id?: unknown } | undefined)?.client_id;
+      if (typeof clientId === 'string') fault = this._clientFaults.get(clientId) ?? fault;
+    }
+    if (fault !== undefined) received.fault = fault;
 
     if (url === undefined) return this._finish(received, response, generation, badTarget(received.path));
     if (received.path !== COLLECT_PATH) return this._finish(received, response, generation, notFound(received.path));

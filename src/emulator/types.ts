@@ -138,6 +138,11 @@ export interface Emulator {
    * seeded PRNG; `null` turns random faults off. Throws `RangeError` on a bad rate or an empty list.
    */
   setRandomFaults(config: RandomFaultConfig | null): void;
+  /**
+   * Give every POST for `clientId` this fault (instead of a queued or random one), as a service that keeps
+   * failing one client's requests would; `null` stops it.
+   */
+  setClientFault(clientId: string, fault: EmulatorFault | null): void;
   /** Change the response delay (milliseconds) for later requests. */
   setResponseDelay(ms: number): void;
   /**

@@ -7,6 +7,13 @@ import type { GravityExporterOptions } from '../config/options.js';
 import type { GravityExporterStats } from '../observability/stats.js';
 import type { GravityDiagnostics } from '../common/diag.js';
 
+const pipelines = new WeakMap<GravityExporterBase, ExportPipeline>();
+
+/** An exporter's pipeline, for the processor helpers (which count their processor's drops there). */
+export function pipelineOf(exporter: GravityExporterBase): ExportPipeline {
+  return pipelines.get(exporter)!;
+}
+
 /**
  * What both exporters share: one export pipeline built from the resolved options, its flush, shutdown and
  * counters, and the optional self-metrics. Subclasses only adapt their OTel records to the pipeline.
@@ -28,6 +35,7 @@ export abstract class GravityExporterBase {
     this._unregisterSelfMetrics = registerSelfMetrics(meterProvider, signal, () => this._pipeline.getStats());
     this._pipeline = createExportPipeline(config);
     this._diagnostics = config.diagnostics;
+    pipelines.set(this, this._pipeline);
   }
 
   /**

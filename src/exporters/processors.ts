@@ -4,13 +4,16 @@
  * measured 47,440 of a 50,000-record burst dropped at the default processor's queue.
  */
 import * as otelApi from '@opentelemetry/api';
+import { TraceFlags } from '@opentelemetry/api';
 import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { configurationError, missingConfiguration } from '../common/errors.js';
+import { pipelineOf } from './exporter-base.js';
 import { GravityLogRecordExporter } from './log-record-exporter.js';
+import { createQueueAccounting } from './processor-accounting.js';
 import type { GravityExporterOptions, GravitySpanExporterOptions } from '../config/options.js';
 import { loadOptionalPeer } from './peer-require.cjs';
 import { GravitySpanExporter } from './span-exporter.js';
-import type { GravitySpanProcessor } from '../mapping/trace-types.js';
+import type { GravityReadableSpan, GravitySpanProcessor } from '../mapping/trace-types.js';
 
 /** Settings of the OTel batch processor the helpers build; each field overrides its default. */
 export interface GravityProcessorOptions {
@@ -72,8 +75,9 @@ function resolveProcessorOptions(options: GravityProcessorOptions): Required<Gra
 /**
  * A `BatchLogRecordProcessor` around a `GravityLogRecordExporter` (made from the options given, or the
  * exporter given, e.g. to keep its `getStats()` at hand), with queue and batch sizes that do
- * not drop realistic bursts ({@link GRAVITY_PROCESSOR_DEFAULTS}). The processor's own `OTEL_BLRP_*` env vars
- * do not apply: pass `processorOptions` instead.
+ * not drop realistic bursts ({@link GRAVITY_PROCESSOR_DEFAULTS}). Records its queue still drops are counted in
+ * the exporter's `getStats().droppedByProcessor` (and self-metrics) and reported through `diag`. The
+ * processor's own `OTEL_BLRP_*` env vars do not apply: pass `processorOptions` instead.
  *
  * @throws {GravityConfigurationError} as the exporter's constructor does, and for a processor setting that
  * is not a positive integer (then also a `RangeError`).
@@ -92,11 +96,16 @@ export function createGravityLogRecordProcessor(
 ): BatchLogRecordProcessor {
   const settings = resolveProcessorOptions(processorOptions);
   const instance = exporter instanceof GravityLogRecordExporter ? exporter : new GravityLogRecordExporter(exporter);
+  const accounting = createQueueAccounting(pipelineOf(instance), settings.maxQueueSize, 'logs');
+  const counted = accounting.countExports(instance);
+  const config = { ...settings, selfObsMeterProvider: accounting.meterProvider };
   // sdk-logs before 0.220 takes (exporter, config); from 0.220 on, one options object holding the exporter.
-  // This argument reads right either way: as options ({ exporter, ...settings }) or, through its prototype, as
+  // This argument reads right either way: as options ({ exporter, ...config }) or, through its prototype, as
   // the exporter itself (its methods run with the instance's fields).
-  const exporterOrOptions: object = Object.assign(Object.create(instance) as object, { exporter: instance, ...settings });
-  return new (BatchLogRecordProcessor as unknown as AnyBatchLogRecordProcessor)(exporterOrOptions, settings);
+  const exporterOrOptions: object = Object.assign(Object.create(counted) as object, { exporter: counted, ...config });
+  const processor = new (BatchLogRecordProcessor as unknown as AnyBatchLogRecordProcessor)(exporterOrOptions, config);
+  accounting.attach(processor, 'onEmit', () => 1);
+  return processor;
 }
 
 /** Both constructor shapes of `BatchLogRecordProcessor` across the supported sdk-logs releases. */
@@ -104,7 +113,8 @@ type AnyBatchLogRecordProcessor = new (exporterOrOptions: object, config?: objec
 
 /**
  * A `BatchSpanProcessor` around a `GravitySpanExporter` (made from the options given, or the exporter given) with the same settings as
- * {@link createGravityLogRecordProcessor} (counted in spans: a span carries all its events).
+ * {@link createGravityLogRecordProcessor} (counted in spans: a span carries all its events). A span its queue
+ * drops is counted by its events in `getStats().droppedByProcessor`, and reported.
  * The processor's own `OTEL_BSP_*` env vars do not apply: pass `processorOptions` instead.
  * The processor comes from the trace SDK installed beside this package, loaded on the first call:
  * `@opentelemetry/sdk-trace-base` (OpenTelemetry JS 2.x) or `@opentelemetry/sdk-trace` (2.9+ and 3.x).
@@ -119,7 +129,17 @@ export function createGravitySpanProcessor(
   const settings = resolveProcessorOptions(processorOptions);
   const newBatchSpanProcessor = loadBatchSpanProcessor();
   const instance = exporter instanceof GravitySpanExporter ? exporter : new GravitySpanExporter(exporter);
-  return newBatchSpanProcessor(instance, settings);
+  const accounting = createQueueAccounting(pipelineOf(instance), settings.maxQueueSize, 'spans');
+  // `selfObsMeterProvider` is read by sdk-trace 2.10+ (passed through by sdk-trace-base's shim) and ignored before.
+  const config: typeof settings = Object.assign({ ...settings }, { selfObsMeterProvider: accounting.meterProvider });
+  const processor = newBatchSpanProcessor(accounting.countExports(instance), config);
+  accounting.attach(
+    processor,
+    'onEnd',
+    (span) => (span as GravityReadableSpan).events.length,
+    (span) => ((span as GravityReadableSpan).spanContext().traceFlags & TraceFlags.SAMPLED) !== 0,
+  );
+  return processor;
 }
 
 type NewBatchSpanProcessor = (exporter: GravitySpanExporter, settings: Required<GravityProcessorOptions>) => GravitySpanProcessor;

@@ -12,16 +12,18 @@ export const SELF_METRICS_METER_NAME = 'gravity-otel-exporter';
 /** Which exporter the numbers are about (attribute `exporter`). */
 export type ExporterKind = 'logs' | 'spans';
 
-type CounterField = 'received' | 'ignored' | 'sent' | 'retried' | 'failed' | 'spooled' | 'dropped';
+type CounterField = 'received' | 'ignored' | 'sent' | 'retried' | 'failed' | 'spooled' | 'dropped' | 'droppedByProcessor';
 
-const COUNTERS: ReadonlyArray<readonly [CounterField, string]> = [
-  ['received', 'Records (log records or span events) handed to the exporter'],
-  ['ignored', 'Records without ge.* attributes: not analytics, never sent'],
-  ['sent', 'Records Gravity accepted'],
-  ['retried', 'Records sent again after a retryable failure'],
-  ['failed', 'Records not delivered: refused by the service or failed in transport'],
-  ['spooled', 'Records written to the durable spool'],
-  ['dropped', 'Records given up without a verdict (buffer full, or shutdown out of time)'],
+/** Each counter's field, instrument name (after `gravity_exporter.records.`) and description. */
+const COUNTERS: ReadonlyArray<readonly [CounterField, string, string]> = [
+  ['received', 'received', 'Records (log records or span events) handed to the exporter'],
+  ['ignored', 'ignored', 'Records without ge.* attributes: not analytics, never sent'],
+  ['sent', 'sent', 'Records Gravity accepted'],
+  ['retried', 'retried', 'Records sent again after a retryable failure'],
+  ['failed', 'failed', 'Records not delivered: refused by the service or failed in transport'],
+  ['spooled', 'spooled', 'Records written to the durable spool'],
+  ['dropped', 'dropped', 'Records given up without a verdict (buffer full without a spool, shutdown out of time, spool full)'],
+  ['droppedByProcessor', 'dropped_by_processor', 'Records the OTel batch processor dropped before the exporter (its queue was full)'],
 ];
 
 /** The summed counters of the exporters of one kind on one meter provider. */
@@ -29,12 +31,13 @@ interface Totals {
   counters: Record<CounterField, number>;
   rejectedByReason: Record<string, number>;
   requests: number;
+  attempts: number;
   buffered: number;
 }
 
 function emptyTotals(): Totals {
   const counters = Object.fromEntries(COUNTERS.map(([field]) => [field, 0])) as Record<CounterField, number>;
-  return { counters, rejectedByReason: {}, requests: 0, buffered: 0 };
+  return { counters, rejectedByReason: {}, requests: 0, attempts: 0, buffered: 0 };
 }
 
 /** Adds `stats` into `into`; the buffered gauge only when `withBuffered` (a shut-down exporter holds nothing). */
@@ -42,6 +45,7 @@ function addStats(into: Totals, stats: GravityExporterStats, withBuffered: boole
   for (const [field] of COUNTERS) into.counters[field] += stats[field] ?? 0;
   for (const [reason, count] of Object.entries(stats.rejectedByReason)) into.rejectedByReason[reason] = (into.rejectedByReason[reason] ?? 0) + (count ?? 0);
   into.requests += stats.requests;
+  into.attempts += stats.attempts ?? 0;
   if (withBuffered) into.buffered += stats.buffered ?? 0;
 }
 
@@ -58,7 +62,7 @@ const registrations = new WeakMap<MeterProvider, Map<ExporterKind, Registration>
 
 /**
  * Registers `gravity_exporter.records.<field>` observable counters (`.rejected` with a `reason` attribute),
- * `gravity_exporter.requests`, and the gauge `gravity_exporter.records.buffered`, each with attribute
+ * `gravity_exporter.requests` (answered) and `gravity_exporter.request_attempts`, and the gauge `gravity_exporter.records.buffered`, each with attribute
  * `exporter`. Does nothing without a provider. Exporters of the same kind on one provider are summed (the
  * same instrument and attributes would otherwise keep only one exporter's value), and the counts of those
  * shut down stay in the sums, so the counters never go down. Returns what takes this exporter out of the
@@ -100,25 +104,36 @@ function observe(
   const meter = meterProvider.getMeter(SELF_METRICS_METER_NAME, VERSION);
   const unit = '{record}';
   const counters = COUNTERS.map(
-    ([field, description]) => [field, meter.createObservableCounter(`gravity_exporter.records.${field}`, { description, unit })] as const,
+    ([field, name, description]) => [field, meter.createObservableCounter(`gravity_exporter.records.${name}`, { description, unit })] as const,
   );
   const rejected = meter.createObservableCounter('gravity_exporter.records.rejected', {
     description: 'Records that cannot be sent correctly (invalid input), by reason',
     unit,
   });
-  const requests = meter.createObservableCounter('gravity_exporter.requests', { description: 'HTTP requests made', unit: '{request}' });
+  const requests = meter.createObservableCounter('gravity_exporter.requests', { description: 'HTTP requests the endpoint answered', unit: '{request}' });
+  const attempts = meter.createObservableCounter('gravity_exporter.request_attempts', {
+    description: 'HTTP requests attempted, answered or not (refused, reset, timed out)',
+    unit: '{request}',
+  });
   const buffered = meter.createObservableGauge('gravity_exporter.records.buffered', {
     description: 'Records held in memory: in flight, waiting for a retry or for client initialisation',
     unit,
   });
-  const observables: Array<ObservableCounter | ObservableGauge> = [...counters.map(([, counter]) => counter), rejected, requests, buffered];
+  const observables: Array<ObservableCounter | ObservableGauge> = [...counters.map(([, counter]) => counter), rejected, requests, attempts, buffered];
   const attributes = Object.freeze({ exporter });
   const callback: BatchObservableCallback = (result) => {
-    const totals: Totals = { counters: { ...retired.counters }, rejectedByReason: { ...retired.rejectedByReason }, requests: retired.requests, buffered: 0 };
+    const totals: Totals = {
+      counters: { ...retired.counters },
+      rejectedByReason: { ...retired.rejectedByReason },
+      requests: retired.requests,
+      attempts: retired.attempts,
+      buffered: 0,
+    };
     for (const read of readers) addStats(totals, read(), true);
     for (const [field, counter] of counters) result.observe(counter, totals.counters[field], attributes);
     for (const [reason, count] of Object.entries(totals.rejectedByReason)) result.observe(rejected, count, { exporter, reason });
     result.observe(requests, totals.requests, attributes);
+    result.observe(attempts, totals.attempts, attributes);
     result.observe(buffered, totals.buffered, attributes);
   };
   meter.addBatchObservableCallback(callback, observables);

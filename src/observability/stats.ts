@@ -15,18 +15,30 @@ export interface GravityExporterStats {
   readonly sent: number;
   /** Records not delivered: refused by the service (non-zero `code`) or failed in transport. */
   readonly failed: number;
-  /** HTTP requests made. */
+  /** HTTP requests the endpoint answered (any status): what its own logs would count. */
   readonly requests: number;
-  /** HTTP requests that did not end in acceptance. */
+  /** Of `requests`, those answered with something other than acceptance (an HTTP error, a non-zero `code`). */
   readonly failedRequests: number;
+  /**
+   * HTTP requests attempted, answered or not: `attempts - requests` ended without an answer (connection
+   * refused or reset, timed out, aborted).
+   */
+  readonly attempts: number;
   /** Records sent again after a retryable failure (one count per record per retry). */
   readonly retried: number;
   /**
-   * Records given up without a verdict from the service: over `maxBufferedRecords` (oldest first), or still
-   * pending when `shutdown()` ran out of time. Drops in the OTel batch processor's own queue happen before
-   * the exporter and are not counted here.
+   * Records given up without a verdict from the service: over `maxBufferedRecords` (oldest first, when there
+   * is no spool), still pending when `shutdown()` ran out of time, or refused by a full spool. Drops in the OTel
+   * batch processor's queue are `droppedByProcessor`.
    */
   readonly dropped: number;
+  /**
+   * Records (log records, or span events of dropped spans) the OTel batch processor in front of the exporter
+   * dropped because its queue was full (or it was shutting down): counted when the processor was made by
+   * `createGravityLogRecordProcessor` / `createGravitySpanProcessor`. They never reached the exporter, so they
+   * are not in `received`.
+   */
+  readonly droppedByProcessor: number;
   /** Records written to the durable spool (`spoolDir`). */
   readonly spooled: number;
   /** Records read back from the spool and delivered (also counted in `sent`). */
@@ -47,8 +59,10 @@ export class StatsRecorder {
   failed = 0;
   requests = 0;
   failedRequests = 0;
+  attempts = 0;
   retried = 0;
   dropped = 0;
+  droppedByProcessor = 0;
   spooled = 0;
   replayed = 0;
   splitRequests = 0;
@@ -71,8 +85,10 @@ export class StatsRecorder {
       failed: this.failed,
       requests: this.requests,
       failedRequests: this.failedRequests,
+      attempts: this.attempts,
       retried: this.retried,
       dropped: this.dropped,
+      droppedByProcessor: this.droppedByProcessor,
       spooled: this.spooled,
       replayed: this.replayed,
       splitRequests: this.splitRequests,

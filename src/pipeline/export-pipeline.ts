@@ -38,8 +38,14 @@ interface Collected {
   readonly job: DeliveryJob;
 }
 
-/** After shutdown abandons what is left, it waits at most this long for those records to be spooled or counted. */
-const ABANDON_GRACE_MILLIS = 2_000;
+/**
+ * Shutdown keeps delivering until this long before its budget ends (at most a quarter of the budget), then
+ * abandons what is left (spooled or counted): the rest of the budget settles those records, lets the batch
+ * processor hand over and settle its last export, and closes connections and spool.
+ */
+const ABANDON_LEAD_MILLIS = 3_000;
+/** Of that lead, at most this much (and half) is kept for closing the connection pool and the spool. */
+const CLOSE_RESERVE_MILLIS = 1_500;
 
 /**
  * Maps one exporter input to zero or more results; `undefined` = not analytics. An input holding several
@@ -72,12 +78,21 @@ export interface ExportPipeline {
    */
   forceFlush(): Promise<void>;
   /**
-   * Idempotent. Export fails fast from now on; waits (at most `exportDeadlineMillis`) for everything held,
-   * giving client-initialisation waits one last attempt; then abandons what is left (spooled, or counted as
-   * dropped and reported), closes the connection pool and the spool. Resolves; never rejects.
+   * Idempotent. Export fails fast from now on; waits for everything held, giving client-initialisation waits
+   * one last attempt, until shortly before `shutdownTimeoutMillis` from `beginShutdown` (or from now); then
+   * abandons what is left (spooled, or counted as dropped and reported), closes the connection pool and the
+   * spool, within that budget. Resolves; never rejects.
    */
   shutdown(): Promise<void>;
+  /**
+   * Starts the shutdown budget (the processor helpers call it when their processor's shutdown begins, before
+   * the processor's last exports): replays stop, client-initialisation waits get their last attempt, exports
+   * get no deadline past the budget, and what is still held when it nearly runs out is abandoned. Idempotent.
+   */
+  beginShutdown(): void;
   getStats(): GravityExporterStats;
+  /** Counts records the OTel batch processor in front of the exporter dropped (its queue was full). */
+  countProcessorDrops(records: number): void;
 }
 
 export interface PipelineDependencies {
@@ -165,12 +180,13 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
       ? createSpoolDrainer({
           dir: config.spoolDir,
           limits,
-          roundDeadlineMillis: config.exportDeadlineMillis,
+          requestDeadlineMillis: config.exportDeadlineMillis,
           initialBackoffMillis: Math.max(config.retry.initialBackoffMillis, 100),
           maxBackoffMillis: Math.max(config.retry.maxBackoffMillis, 1_000),
-          now,
+          maxConcurrentRequests: config.maxConcurrentRequests,
           random,
           diagnostics: config.diagnostics,
+          stats,
         })
       : undefined;
   const spool = dependencies.spool ?? drainer?.sink;
@@ -186,9 +202,41 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
   drainer?.start(delivery);
   const pending = new Set<Promise<void>>();
   let shutdownPromise: Promise<void> | undefined;
+  /** Set once shutdown began: when its budget ends, and when what is still held is abandoned. */
+  let shutdownDeadlineMillis = Number.POSITIVE_INFINITY;
+  let abandonAtMillis = Number.POSITIVE_INFINITY;
+  let abandonTimer: NodeJS.Timeout | undefined;
+  let abandoned = false;
 
   function startCollecting(): Collected {
-    return { grouper: new BatchGrouper(limits), rejections: [], count: 0, job: delivery.open(now() + config.exportDeadlineMillis) };
+    const deadlineMillis = Math.min(now() + config.exportDeadlineMillis, abandonAtMillis);
+    return { grouper: new BatchGrouper(limits), rejections: [], count: 0, job: delivery.open(deadlineMillis) };
+  }
+
+  function beginShutdown(): void {
+    if (shutdownDeadlineMillis !== Number.POSITIVE_INFINITY) return;
+    const startMillis = now();
+    shutdownDeadlineMillis = startMillis + config.shutdownTimeoutMillis;
+    abandonAtMillis = shutdownDeadlineMillis - Math.min(ABANDON_LEAD_MILLIS, Math.floor(config.shutdownTimeoutMillis / 4));
+    drainer?.quiesce();
+    delivery.wakeParked();
+    abandonTimer = setTimeout(abandonHeld, Math.max(0, abandonAtMillis - startMillis));
+    abandonTimer.unref();
+  }
+
+  /** Gives up on everything still held (spooled where possible, else counted as dropped), once. */
+  function abandonHeld(): void {
+    if (abandoned) return;
+    abandoned = true;
+    clearTimeout(abandonTimer);
+    const left = delivery.pending(true);
+    delivery.abortAll();
+    drainer?.abortReplays();
+    if (left.records === 0) return;
+    log.warn(
+      `shutdown: ${left.records} records of ${left.clients} clients were still undelivered ${config.shutdownTimeoutMillis - (shutdownDeadlineMillis - now())} ms ` +
+        `into its ${config.shutdownTimeoutMillis} ms budget and were abandoned (${spool === undefined ? 'counted as dropped' : 'written to the spool where possible'})`,
+    );
   }
 
   /**
@@ -409,25 +457,25 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
     },
 
     async forceFlush(): Promise<void> {
-      if (!(await within(allExports(), config.exportDeadlineMillis))) {
-        log.warn(`forceFlush: ${describeLeft(false)} still in delivery after ${config.exportDeadlineMillis} ms`);
+      // During shutdown, not past the point where what is held is abandoned (the processor flushes first).
+      const waitMillis = Math.min(config.exportDeadlineMillis, Math.max(0, abandonAtMillis - now()));
+      if (!(await within(allExports(), waitMillis))) {
+        log.warn(`forceFlush: ${describeLeft(false)} still in delivery after ${waitMillis} ms`);
       }
     },
 
     shutdown(): Promise<void> {
       shutdownPromise ??= (async () => {
-        delivery.wakeParked();
+        beginShutdown();
         // Exports still in flight may park batches (code 2000) after this point: wait for them, then for those.
         const everything = allExports().then(() => delivery.parkedIdle());
-        if (!(await within(everything, config.exportDeadlineMillis))) {
-          const left = describeLeft(true);
-          delivery.abortAll();
-          await within(everything, ABANDON_GRACE_MILLIS);
-          log.warn(
-            `shutdown: ${left} were still undelivered after ${config.exportDeadlineMillis} ms and were abandoned ` +
-              `(${spool === undefined ? 'counted as dropped' : 'written to the spool where possible'})`,
-          );
+        if (!(await within(everything, abandonAtMillis - now()))) {
+          abandonHeld();
+          // What was abandoned is being spooled or counted; the rest of the budget closes connections and spool.
+          const closeReserveMillis = Math.min(CLOSE_RESERVE_MILLIS, (shutdownDeadlineMillis - abandonAtMillis) / 2);
+          await within(everything, shutdownDeadlineMillis - now() - closeReserveMillis);
         }
+        clearTimeout(abandonTimer);
         await drainer?.close();
         await transport.close();
         await dependencies.onShutdown?.();
@@ -435,8 +483,14 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
       return shutdownPromise;
     },
 
+    beginShutdown,
+
     getStats(): GravityExporterStats {
       return stats.snapshot();
+    },
+
+    countProcessorDrops(records: number): void {
+      stats.droppedByProcessor += records;
     },
   };
 }

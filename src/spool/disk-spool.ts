@@ -15,12 +15,13 @@ import {
   measureSegmentBytesSync,
   newWriterId,
   registerLiveWriter,
+  sealedFileName,
   unregisterLiveWriter,
 } from './segment-files.js';
 import { SegmentWriter } from './segment-writer.js';
 import { compareSegments, newSegmentState } from './segment-state.js';
 import type { Range, SegmentState } from './segment-state.js';
-import type { Spool, SpoolBatch, SpooledRecord, SpoolStats } from './types.js';
+import type { AppendResult, Spool, SpoolBatch, SpooledRecord, SpoolPosition, SpoolStats } from './types.js';
 
 /** Resolved options of a disk spool. */
 export interface DiskSpoolOptions {
@@ -48,6 +49,16 @@ export class DiskSpool implements Spool {
   private _acked = 0;
   private _dropped = 0;
   private _corruptLines = 0;
+  /** Where the last line this writer wrote ends. */
+  private _lastWritten: SpoolPosition | undefined;
+  /**
+   * Segments of writers already gone when this spool opened (a previous run of this process among them), with
+   * their size then: until the owner has read them (another process: until it has consumed them), they may
+   * hold earlier records of any client.
+   */
+  private readonly _backlog = new Map<string, number>();
+  /** A non-owner's view of the owner's progress (the cursor as last read). */
+  private _cursorView: ReadonlyMap<string, number> = new Map();
 
   constructor(options: DiskSpoolOptions) {
     this.dir = options.dir;
@@ -57,6 +68,7 @@ export class DiskSpool implements Spool {
     this._writer = new SegmentWriter(options.dir, this._writerId, options.segmentBytes, {
       onOpened: (id, fileName) => this._segments.set(id, newSegmentState(id, process.pid, this._writerId, fileName, false, 0, 0)),
       onWritten: (id, endOffset, lines) => {
+        this._lastWritten = { segmentId: id, endOffset };
         const state = this._segments.get(id);
         if (state === undefined) return;
         state.sizeBytes = endOffset;
@@ -79,14 +91,21 @@ export class DiskSpool implements Spool {
     await fsp.mkdir(this.dir, { recursive: true });
     this._owner = await tryAcquireLock(this.dir, this._writerId);
     if (this._owner) await removeCursorTemps(this.dir);
-    await this._refresh(await readCursor(this.dir));
+    const cursor = await readCursor(this.dir);
+    this._cursorView = cursor;
+    await this._refresh(cursor);
+    for (const state of this._segments.values()) {
+      if (!this._isOwn(state) && state.sizeBytes > state.ackedOffset && !isWriterAlive(state.pid, state.writerId, createdMillisOf(state.id))) {
+        this._backlog.set(state.id, state.sizeBytes);
+      }
+    }
   }
 
   get isOwner(): boolean {
     return this._owner;
   }
 
-  async append(records: readonly SpooledRecord[]): Promise<{ written: number; dropped: number }> {
+  async append(records: readonly SpooledRecord[]): Promise<AppendResult> {
     if (this._closed) return this._drop(records.length, 0);
     const lines: Buffer[] = [];
     let bytes = 0;
@@ -144,6 +163,30 @@ export class DiskSpool implements Spool {
     return pending;
   }
 
+  isConsumedThrough(position: SpoolPosition): boolean {
+    const state = this._segments.get(position.segmentId);
+    // Gone from the directory: only an owner deletes a segment, and only once all of it was consumed.
+    if (state === undefined) return true;
+    const consumed = this._owner ? state.ackedOffset : Math.max(state.ackedOffset, this._cursorView.get(state.id) ?? 0);
+    return consumed >= position.endOffset;
+  }
+
+  isReadThrough(position: SpoolPosition): boolean {
+    if (!this._owner) return false;
+    const state = this._segments.get(position.segmentId);
+    return state === undefined || state.readOffset >= position.endOffset;
+  }
+
+  hasUnreadBacklog(): boolean {
+    for (const [id, endOffset] of this._backlog) {
+      const state = this._segments.get(id);
+      const passed = state === undefined || (this._owner && state.readOffset >= Math.min(endOffset, state.sizeBytes)) || this.isConsumedThrough({ segmentId: id, endOffset });
+      if (!passed) return true;
+      this._backlog.delete(id);
+    }
+    return false;
+  }
+
   stats(): SpoolStats {
     return Object.freeze({
       appended: this._appended,
@@ -179,9 +222,9 @@ export class DiskSpool implements Spool {
     unregisterLiveWriter(this._writerId);
   }
 
-  private _drop(dropped: number, written: number): { written: number; dropped: number } {
+  private _drop(dropped: number, written: number): AppendResult {
     this._dropped += dropped;
-    return { written, dropped };
+    return written > 0 && this._lastWritten !== undefined ? { written, dropped, position: this._lastWritten } : { written, dropped };
   }
 
   private _measureBytesOnDisk(fallback: number): number {
@@ -209,8 +252,12 @@ export class DiskSpool implements Spool {
     return state.writerId === this._writerId;
   }
 
-  /** Whether the owner may read it: ours, sealed, or its writer is gone. */
-  private _isDrainable(state: SegmentState): boolean {
+  /**
+   * Whether nothing will be appended to it: sealed, or its writer is gone. Ours counts too, for reading: this
+   * process writes whole lines, so its open segment never ends in part of one. A live writer's open segment is
+   * read up to its last complete line (a write in progress may show only in part).
+   */
+  private _isFinalForReading(state: SegmentState): boolean {
     return this._isOwn(state) || state.sealed || !isWriterAlive(state.pid, state.writerId, createdMillisOf(state.id));
   }
 
@@ -229,7 +276,10 @@ export class DiskSpool implements Spool {
       return false;
     }
     if (!(await tryAcquireLock(this.dir, this._writerId))) {
+      // Read before listing: a segment deleted in between then shows as gone, never as unconsumed-and-absent.
+      const cursor = await readCursor(this.dir);
       await this._refresh();
+      this._cursorView = cursor;
       return false;
     }
     this._owner = true;
@@ -237,7 +287,16 @@ export class DiskSpool implements Spool {
     // The previous owner moved the cursor: start over from it for everything but our own open segment (our
     // sealed ones included: it may have delivered and acked part of them).
     for (const state of [...this._segments.values()]) if (!this._isOwn(state) || state.sealed) this._segments.delete(state.id);
-    await this._refresh(await readCursor(this.dir));
+    const cursor = await readCursor(this.dir);
+    await this._refresh(cursor);
+    // The previous owner may have delivered part of our open segment too.
+    for (const state of this._segments.values()) {
+      const offset = cursor.get(state.id) ?? 0;
+      if (!this._isOwn(state) || state.sealed || offset <= state.ackedOffset || state.ranges.length > 0) continue;
+      const consumed = await countLinesInRange(join(this.dir, state.fileName), state.ackedOffset, Math.min(offset, state.sizeBytes));
+      state.consumedLines += consumed.lines;
+      state.ackedOffset = state.readOffset = consumed.endOfLastLine;
+    }
     return true;
   }
 
@@ -278,8 +337,9 @@ export class DiskSpool implements Spool {
     const ranges: Range[] = [];
     let count = 0;
     for (const state of ordered) {
-      while (count < maxRecords && this._isDrainable(state) && state.readOffset < state.sizeBytes) {
+      while (count < maxRecords && state.readOffset < state.sizeBytes) {
         const result = await this._readRecords(state, maxRecords - count);
+        if (result.nextOffset === state.readOffset) break; // a live writer's line not complete yet
         const damaged = result.corruptLines + result.tornLines;
         if (damaged > 0) {
           this._corruptLines += damaged;
@@ -302,12 +362,17 @@ export class DiskSpool implements Spool {
 
   private async _readRecords(state: SegmentState, maxRecords: number): Promise<ReadResult> {
     const fileName = state.fileName;
+    const final = this._isFinalForReading(state);
     try {
-      return await readRecords(join(this.dir, fileName), state.readOffset, state.sizeBytes, maxRecords);
+      return await readRecords(join(this.dir, fileName), state.readOffset, state.sizeBytes, maxRecords, final);
     } catch (error) {
-      // our own segment may have been sealed (renamed) by an append while the open was in flight
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || state.fileName === fileName) throw error;
-      return await readRecords(join(this.dir, state.fileName), state.readOffset, state.sizeBytes, maxRecords);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // Sealed (renamed) meanwhile: by an append of ours while the open was in flight, or by its live writer.
+      if (state.fileName === fileName && !state.sealed) {
+        state.fileName = sealedFileName(state.id);
+        state.sealed = true;
+      }
+      return await readRecords(join(this.dir, state.fileName), state.readOffset, state.sizeBytes, maxRecords, true);
     }
   }
 
@@ -322,6 +387,8 @@ export class DiskSpool implements Spool {
           for (const range of ranges) {
             range.acked = true;
             this._acked += range.records.length;
+            // Acked ranges wait in `ranges` until those before them are acked too: without their records.
+            range.records = [];
             await this._advance(range.segment);
           }
         });

@@ -13,9 +13,10 @@
  * - `CURSOR`: `{"version":1,"offsets":{"<segment name without extension>":<bytes consumed>}}` for partly
  *   consumed segments; written to a temp file, fsynced and renamed into place. Fully consumed segments are
  *   deleted (before the cursor drops them, so a crash in between cannot replay them).
- * - `LOCK`: `{"version":1,"pid":…,"lockId":…,"acquiredAtMillis":…}`, the owner's; created complete (temp file
- *   + hard link, or `O_EXCL`), taken over when its holder is gone (`kill(pid, 0)` fails with ESRCH, or the pid
- *   is ours but the holder is not open in this process: a restarted container reuses pids).
+ * - `LOCK`: `{"version":1,"pid":…,"lockId":…,"acquiredAtMillis":…}`, the owner's; put in place whole (a
+ *   complete temp file renamed over it) by the holder of the `O_EXCL` mutex `LOCK.takeover`, only while it is
+ *   absent or its holder is gone (`kill(pid, 0)` fails with ESRCH, or the pid is ours but the holder is not
+ *   open in this process: a restarted container reuses pids). No hard links needed.
  *
  * ## Guarantees
  * - `append` returns after `write(2)`: a SIGKILL afterwards loses nothing; a SIGKILL during it loses at most
@@ -23,21 +24,24 @@
  *   newline). Lines are not fsynced: a power loss may lose what the kernel had not flushed.
  * - At-least-once: records stay on disk until acked; a crash between delivery and `ack()` replays them.
  *   Acked records are never replayed by a later owner (the cursor is fsynced before it is renamed).
- * - One owner at a time reads and acks (the lock holder); others only append. The owner drains sealed
- *   segments, segments of writers that are gone, and its own, oldest segment first. An owner re-checks the
- *   lock before every read, so a lost lock stops it draining.
+ * - One owner at a time reads and acks (the lock holder); others only append. The owner drains every segment,
+ *   oldest first: those of live writers up to their last complete line (a write in progress may show in part),
+ *   and deletes a segment once it is consumed and final (sealed, or its writer gone). An owner re-checks the
+ *   lock before every read, so a lost lock stops it draining. Any instance can tell whether the owner has
+ *   consumed up to a position it appended (`isConsumedThrough`; a non-owner reads the cursor on `readBatch`),
+ *   and whether records left by writers gone when it opened are still ahead (`hasUnreadBacklog`).
  * - Bounded: the segment files in the directory never pass `maxBytes` by this process's count (other
  *   processes are measured when the cap is reached); records that do not fit are dropped and counted.
  *
- * Known limits: a live writer's `.open` segment is drained only once it is sealed or its process has gone;
- * if the pid of a dead writer has been reused by another process, its segment waits until that one exits.
- * Order is by segment creation time, so records of two concurrent writers interleave by segment, not by time.
+ * Known limits: if the pid of a dead writer has been reused by another process, its segment is drained but not
+ * deleted until that one exits. Order is by segment creation time, so records of two concurrent writers
+ * interleave by segment, not by time; each writer's records stay in its order.
  */
 import { configurationError } from '../common/errors.js';
 import { DiskSpool } from './disk-spool.js';
 import type { Spool, SpoolOptions } from './types.js';
 
-export type { Spool, SpoolBatch, SpooledRecord, SpoolOptions, SpoolStats } from './types.js';
+export type { AppendResult, Spool, SpoolBatch, SpooledRecord, SpoolOptions, SpoolPosition, SpoolStats } from './types.js';
 
 /** Default of `SpoolOptions.maxBytes`: 256 MiB. */
 export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;

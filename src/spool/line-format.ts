@@ -3,7 +3,7 @@
  * bytes of `<json>` and `<json>` is `{"c":clientId,"i"?:clientIp,"u"?:clientUa,"e":eventJson}` with the event
  * JSON kept as a string, so the original text (and its `time`) comes back byte for byte.
  */
-import { crc32 } from './crc32.js';
+import { crc32 } from 'node:zlib';
 import type { SpooledRecord } from './types.js';
 
 const NEWLINE = 0x0a;
@@ -27,7 +27,7 @@ export function encodeLine(record: SpooledRecord): Buffer {
   const text = JSON.stringify(json);
   const line = Buffer.allocUnsafe(PREFIX_BYTES + Buffer.byteLength(text) + 1);
   const jsonEnd = PREFIX_BYTES + line.write(text, PREFIX_BYTES, 'utf8');
-  line.write(crc32(line, PREFIX_BYTES, jsonEnd).toString(16).padStart(CRC_HEX_DIGITS, '0'), 0, 'latin1');
+  line.write(crc32(line.subarray(PREFIX_BYTES, jsonEnd)).toString(16).padStart(CRC_HEX_DIGITS, '0'), 0, 'latin1');
   line[CRC_HEX_DIGITS] = SPACE;
   line[jsonEnd] = NEWLINE;
   return line;
@@ -41,7 +41,7 @@ export function decodeLine(bytes: Buffer, start: number, end: number): SpooledRe
   if (end - start < PREFIX_BYTES + 2 || bytes[start + CRC_HEX_DIGITS] !== SPACE) return undefined;
   const expected = bytes.toString('latin1', start, start + CRC_HEX_DIGITS);
   if (!/^[0-9a-f]{8}$/.test(expected)) return undefined;
-  if (crc32(bytes, start + PREFIX_BYTES, end) !== Number.parseInt(expected, 16)) return undefined;
+  if (crc32(bytes.subarray(start + PREFIX_BYTES, end)) !== Number.parseInt(expected, 16)) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8', start + PREFIX_BYTES, end));

@@ -20,10 +20,10 @@ export interface ReadResult {
 
 /**
  * Reads up to `maxRecords` good records from `path` starting at `start` (a line start) and not past `end`.
- * A partial line that runs up to `end` counts as torn: the range was final (a sealed segment or a writer
- * that is gone), so it can never be completed.
+ * A partial line that runs up to `end` counts as torn when the range is `final` (a sealed segment or a writer
+ * that is gone: it can never be completed); otherwise (a live writer's) it is left for a later read.
  */
-export async function readRecords(path: string, start: number, end: number, maxRecords: number): Promise<ReadResult> {
+export async function readRecords(path: string, start: number, end: number, maxRecords: number, final = true): Promise<ReadResult> {
   const handle = await fsp.open(path, 'r');
   try {
     const records: SpooledRecord[] = [];
@@ -39,8 +39,10 @@ export async function readRecords(path: string, start: number, end: number, maxR
       const parsed = parseLines(bytes, maxRecords - records.length);
       if (parsed.consumedBytes === 0) {
         if (offset + bytesRead >= end || bytesRead < length) {
-          tornLines = 1;
-          offset = end;
+          if (final) {
+            tornLines = 1;
+            offset = end;
+          }
           break;
         }
         chunkBytes *= 2; // one line longer than the chunk

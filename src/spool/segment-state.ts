@@ -26,7 +26,8 @@ export interface Range {
   readonly segment: SegmentState;
   readonly start: number;
   readonly end: number;
-  readonly records: readonly SpooledRecord[];
+  /** Emptied once acked. */
+  records: readonly SpooledRecord[];
   readonly lines: number;
   acked: boolean;
 }

@@ -23,6 +23,8 @@ export class SegmentWriter {
   private readonly _segmentBytes: number;
   private readonly _events: SegmentWriterEvents;
   private _sequence = 0;
+  /** Creation time of the last segment: a clock stepping back must not sort a later segment first. */
+  private _createdMillis = 0;
   private _fd: number | undefined;
   private _id = '';
   private _sizeBytes = 0;
@@ -83,7 +85,8 @@ export class SegmentWriter {
   }
 
   private _open(): void {
-    this._id = segmentId(Date.now(), this._sequence++, this._writerId);
+    this._createdMillis = Math.max(Date.now(), this._createdMillis);
+    this._id = segmentId(this._createdMillis, this._sequence++, this._writerId);
     this._fd = openSync(join(this._dir, openFileName(this._id)), CREATE_FLAGS, 0o644);
     this._sizeBytes = 0;
     this._events.onOpened(this._id, openFileName(this._id));

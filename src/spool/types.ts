@@ -13,6 +13,20 @@ export interface SpooledRecord {
   eventJson: string;
 }
 
+/** Where a record ends in the spool: its segment (the file name without extension) and the byte after its line. */
+export interface SpoolPosition {
+  readonly segmentId: string;
+  readonly endOffset: number;
+}
+
+/** What `Spool.append` did. */
+export interface AppendResult {
+  readonly written: number;
+  readonly dropped: number;
+  /** Where the last record written ends (absent when none was written). */
+  readonly position?: SpoolPosition;
+}
+
 /** Options of `openSpool`. */
 export interface SpoolOptions {
   /** The spool directory; created (recursively) when missing. Processes that share it share the spool. */
@@ -71,7 +85,7 @@ export interface Spool {
    * once the promise resolves a SIGKILL loses none of them. Records that would pass `maxBytes` are dropped and
    * counted, as are all records after `close()` or on a write error (logged). Never rejects.
    */
-  append(records: readonly SpooledRecord[]): Promise<{ written: number; dropped: number }>;
+  append(records: readonly SpooledRecord[]): Promise<AppendResult>;
   /**
    * Up to `maxRecords` records, oldest first (a batch may span segments), that no earlier batch of this
    * instance handed out; a batch given back by `release()` comes first, whole. Acks may come in any order: the
@@ -83,6 +97,19 @@ export interface Spool {
   readBatch(maxRecords: number): Promise<SpoolBatch | undefined>;
   /** Records in the spool not yet acked, as known to this process: found on disk (at open or since) + appended − acked. */
   pendingRecords(): number;
+  /**
+   * Whether everything up to `position` (of a record this instance appended, say) has been consumed: acked by
+   * the owner, durably. A non-owner answers from the cursor as of its last `readBatch` (it may lag, never lead).
+   */
+  isConsumedThrough(position: SpoolPosition): boolean;
+  /** Whether this instance, the owner, has handed out everything up to `position` (`false` for a non-owner). */
+  isReadThrough(position: SpoolPosition): boolean;
+  /**
+   * Whether records that were in the directory when this instance opened, in segments of writers gone by then
+   * (such as a previous run of this process), are still ahead: not yet handed out by `readBatch` (the owner),
+   * or not yet consumed (another process, as of its last `readBatch`).
+   */
+  hasUnreadBacklog(): boolean;
   /** A snapshot of the counters. */
   stats(): SpoolStats;
   /** Seals this instance's segment, writes the cursor and releases the lock. Idempotent; never rejects. */

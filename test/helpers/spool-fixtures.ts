@@ -2,7 +2,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Spool, SpooledRecord } from '../../src/spool/index.js';
+import type { AppendResult, Spool, SpooledRecord } from '../../src/spool/index.js';
 
 /** A fresh empty directory under the OS temp dir; `remove()` deletes it. */
 export function createTempDir(): { dir: string; remove: () => void } {
@@ -52,4 +52,9 @@ export function range(count: number, from = 0): number[] {
 /** Segment files in `dir` (`.open` and `.seg`), sorted. */
 export function segmentFiles(dir: string): string[] {
   return readdirSync(dir).filter((name) => name.startsWith('seg-')).sort();
+}
+
+/** The counts of an append's result (without where its last record ended). */
+export function counts(result: AppendResult): { written: number; dropped: number } {
+  return { written: result.written, dropped: result.dropped };
 }

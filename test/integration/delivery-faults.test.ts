@@ -207,3 +207,21 @@ describe('delivery under faults', () => {
     assert.equal((await second).result.code, ExportResultCode.SUCCESS);
   });
 });
+
+describe('request counters', () => {
+  it('counts the requests the endpoint answered apart from the attempts made (refused connections are only attempts)', async () => {
+    const h = await start();
+    await h.emulator.setDown(true);
+    h.emulator.enqueueFaults({ kind: 'status', status: 503 });
+    const exported = exportOnce(h.exporter, [createTrackRecord('u1'), createTrackRecord('u2')]);
+    // Attempts are refused while it is down; then one answer is a 503 and the rest are accepted.
+    for (const started = Date.now(); h.exporter.getStats().attempts < 6 && Date.now() - started < 5_000; ) await new Promise((r) => setTimeout(r, 10));
+    await h.emulator.setDown(false);
+    assert.equal((await exported).result.code, ExportResultCode.SUCCESS);
+
+    const stats = h.exporter.getStats();
+    assert.equal(stats.requests, h.emulator.requests.length, 'answered = what the endpoint saw');
+    assert.equal(stats.failedRequests, 1, 'the 503');
+    assert.ok(stats.attempts >= stats.requests + 6, `attempts ${stats.attempts}, requests ${stats.requests}`);
+  });
+});

@@ -1,14 +1,18 @@
 /** Shutdown against a hanging endpoint: it resolves within its deadline and leaves nothing holding the process. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ExportResultCode } from '@opentelemetry/core';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
-import { GravityLogRecordExporter, GravityShutdownError } from '../../src/index.js';
+import { createGravityLogRecordProcessor, GravityLogRecordExporter, GravityShutdownError } from '../../src/index.js';
 import { exportOnce } from '../helpers/export-once.js';
 import { createTrackRecord } from '../helpers/record-builders.js';
 
@@ -125,3 +129,41 @@ async function runShutdownChild(url: string): Promise<{ exitedAfterMillis: numbe
   assert.ok(match, `no shutdown line; stdout: ${stdout}; stderr: ${stderr}`);
   return { exitedAfterMillis: exitedAtMillis - Number(match[1]), stats: JSON.parse(match[2]!) as { dropped: number; failed: number; buffered: number }, stdout };
 }
+
+describe('shutdown within its budget', () => {
+  for (const withSpool of [false, true]) {
+    it(`provider.shutdown() with the processor helper returns within shutdownTimeoutMillis behind an endpoint that never answers, every record accounted for${withSpool ? ' (spooled)' : ''}`, async (t) => {
+      const hanging = await startEmulator();
+      hanging.setRandomFaults({ rate: 1, faults: [{ kind: 'hang' }] });
+      const spoolDir = withSpool ? mkdtempSync(join(tmpdir(), 'ge-shutdown-budget-')) : undefined;
+      try {
+        const budgetMillis = 4_000;
+        const exporter = new GravityLogRecordExporter({
+          url: hanging.url,
+          accessToken: 't',
+          shutdownTimeoutMillis: budgetMillis,
+          ...(spoolDir === undefined ? {} : { spoolDir }),
+        });
+        const provider = new LoggerProvider({ processors: [createGravityLogRecordProcessor(exporter, { scheduledDelayMillis: 100 })] });
+        const logger = provider.getLogger('stalled');
+        for (let i = 0; i < 2_000; i++) {
+          logger.emit({ eventName: 'purchase', attributes: { 'ge.client_id': `c${i % 200}`, seq: i } });
+          if (i % 200 === 199) await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const started = Date.now();
+        await provider.shutdown();
+        const elapsedMillis = Date.now() - started;
+
+        t.diagnostic(`shutdown took ${elapsedMillis} ms of ${budgetMillis}`);
+        assert.ok(elapsedMillis <= budgetMillis, `shutdown took ${elapsedMillis} ms`);
+        const stats = exporter.getStats();
+        assert.equal(stats.sent + stats.spooled + stats.failed + stats.dropped + stats.droppedByProcessor, 2_000, JSON.stringify(stats));
+        assert.equal(stats.buffered, 0);
+        if (withSpool) assert.equal(stats.spooled, 2_000);
+      } finally {
+        await hanging.close();
+        if (spoolDir !== undefined) rmSync(spoolDir, { recursive: true, force: true });
+      }
+    });
+  }
+});

@@ -1,7 +1,7 @@
 /** The durable spool behind `spoolDir`: what an outage leaves survives a SIGKILL and is delivered once later. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -40,8 +40,7 @@ function seqs(emulator: Emulator): number[] {
 
 describe('delivery with a spool', () => {
   it(
-    'keeps a client\'s order when one of its requests is spooled',
-    { todo: 'known limitation (README, Durable spool): a spooled batch arrives after that client\'s later batches sent live meanwhile' },
+    'keeps a client\'s order when one of its requests is spooled: its later requests follow it through the spool',
     async () => {
       const emulator = await emulatorFor();
       const exporter = new GravityLogRecordExporter({ ...FAST, url: emulator.url, spoolDir: tempDir(), maxBatchSize: 2 });
@@ -54,6 +53,33 @@ describe('delivery with a spool', () => {
       assert.deepEqual(events.map((e) => e.properties['seq']), [0, 1, 2, 3, 4, 5]);
     },
   );
+
+  it('spools a client\'s later batch after its earlier one when the memory cap sets it aside while the earlier one is on the wire', { timeout: 20_000 }, async () => {
+    const emulator = await emulatorFor();
+    const exporter = new GravityLogRecordExporter({
+      ...FAST,
+      url: emulator.url,
+      spoolDir: tempDir(),
+      maxBufferedRecords: 4,
+      maxBatchSize: 2,
+      maxConcurrentRequests: 1,
+    });
+    cleanups.push(() => exporter.shutdown());
+    // x0, x1 stay on the wire for half a second, then get a 503 (and are spooled).
+    emulator.setResponseDelay(500);
+    emulator.enqueueFaults({ kind: 'status', status: 503 });
+    const first = exportOnce(exporter, [createTrackRecord('x', { seq: 0 }), createTrackRecord('x', { seq: 1 })]);
+    await emulator.waitForRequests(1);
+    emulator.setResponseDelay(0);
+    // x2, x3 wait behind them; four records of y then need the room, so the cap sets x2, x3 aside.
+    const second = exportOnce(exporter, [createTrackRecord('x', { seq: 2 }), createTrackRecord('x', { seq: 3 })]);
+    const third = exportOnce(exporter, [0, 1, 2, 3].map((i) => createTrackRecord('y', { seq: 10 + i })));
+    for (const { result } of await Promise.all([first, second, third])) assert.equal(result.code, ExportResultCode.SUCCESS);
+
+    const events = await emulator.waitForEvents(8, 15_000);
+    assert.deepEqual(events.filter((e) => e.client_id === 'x').map((e) => e.properties['seq']), [0, 1, 2, 3]);
+    assert.equal(exporter.getStats().dropped, 0);
+  });
 
   it('reports an export during an outage as done once its records are spooled, and replays them on recovery', async () => {
     const emulator = await emulatorFor();
@@ -143,6 +169,24 @@ describe('delivery with a spool', () => {
     const events = await emulator.waitForEvents(5, 10_000);
     assert.deepEqual(events.map((e) => e.properties['seq']), [0, 1, 2, 3, 4]);
     assert.equal(exporter.getStats().failed, 0);
+  });
+
+  it('counts a record lost to a damaged spool line as dropped, and delivers the rest', async () => {
+    const emulator = await emulatorFor();
+    const dir = tempDir();
+    await emulator.setDown(true);
+    const first = new GravityLogRecordExporter({ ...FAST, url: emulator.url, spoolDir: dir });
+    await exportOnce(first, Array.from({ length: 10 }, (_, i) => createTrackRecord('u1', { seq: i })));
+    await first.shutdown();
+    const segment = readdirSync(dir).find((name) => name.startsWith('seg-'))!;
+    writeFileSync(join(dir, segment), readFileSync(join(dir, segment), 'utf8').replace('\\"seq\\":3', '\\"seq\\":333'));
+
+    await emulator.setDown(false);
+    const second = new GravityLogRecordExporter({ ...FAST, url: emulator.url, spoolDir: dir });
+    cleanups.push(() => second.shutdown());
+    const events = await emulator.waitForEvents(9, 15_000);
+    assert.deepEqual(events.map((e) => e.properties['seq']), [0, 1, 2, 4, 5, 6, 7, 8, 9]);
+    assert.equal(second.getStats().dropped, 1);
   });
 
   it('keeps the original time of spooled records', async () => {

@@ -369,6 +369,16 @@ describe('emulator: faults', () => {
     assert.deepEqual([queued.status, random.status, clean.status], [429, 500, 200]);
   });
 
+  test('gives every request of one client its fault until told to stop, and leaves other clients alone', async () => {
+    emulator.setClientFault('poison', { kind: 'status', status: 503 });
+    const answers = [await send('poison'), await send('fine'), await send('poison')];
+    emulator.setClientFault('poison', null);
+    answers.push(await send('poison'));
+    assert.deepEqual(answers.map((a) => a.status), [503, 200, 503, 200]);
+    assert.deepEqual(emulator.events().map((e) => e.client_id), ['fine', 'poison']);
+    assert.throws(() => emulator.setClientFault('x', { kind: 'status', status: 42 }), RangeError);
+  });
+
   test('rejects a bad random fault configuration', () => {
     assert.throws(() => emulator.setRandomFaults({ rate: 1.5, faults: [{ kind: 'hang' }] }), RangeError);
     assert.throws(() => emulator.setRandomFaults({ rate: 0.5, faults: [] }), RangeError);

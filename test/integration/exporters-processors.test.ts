@@ -3,8 +3,9 @@
  * the OTel defaults would drop (queue 2,048) reaches Gravity whole, and that reject bad settings at once.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import {
@@ -12,7 +13,12 @@ import {
   createGravitySpanProcessor,
   GRAVITY_PROCESSOR_DEFAULTS,
   GravityLogRecordExporter,
+  GravitySpanExporter,
 } from '../../src/index.js';
+import { pipelineOf } from '../../src/exporters/exporter-base.js';
+import { createQueueAccounting } from '../../src/exporters/processor-accounting.js';
+import { captureDiag } from '../helpers/diag-capture.js';
+import type { DiagCapture } from '../helpers/diag-capture.js';
 import { TracerProvider } from '../helpers/otel-line.js';
 
 describe('Gravity batch processor helpers', () => {
@@ -78,3 +84,121 @@ describe('Gravity batch processor helpers', () => {
     assert.ok(GRAVITY_PROCESSOR_DEFAULTS.exportTimeoutMillis > 25_000, 'above the default exportDeadlineMillis');
   });
 });
+
+describe('records the OTel batch processor drops', () => {
+  let emulator: Emulator;
+  let diagCapture: DiagCapture;
+  before(async () => {
+    emulator = await startEmulator();
+  });
+  beforeEach(() => {
+    emulator.clear();
+    diagCapture = captureDiag();
+  });
+  afterEach(() => diagCapture.stop());
+  after(() => emulator.close());
+
+  it('counts exactly what a full queue dropped in a burst, in getStats() and the self-metrics, and warns naming it', async () => {
+    const reader = new PullReader();
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const exporter = new GravityLogRecordExporter({ url: emulator.url, accessToken: 't', meterProvider });
+    const provider = new LoggerProvider({ processors: [createGravityLogRecordProcessor(exporter, { maxQueueSize: 100, scheduledDelayMillis: 1_000 })] });
+    const logger = provider.getLogger('burst');
+    for (let i = 0; i < 1_000; i++) logger.emit({ eventName: 'tick', attributes: { 'ge.client_id': `user-${i % 10}`, seq: i } });
+    await provider.forceFlush();
+
+    const delivered = emulator.events().length;
+    const stats = exporter.getStats();
+    assert.ok(delivered > 0 && delivered < 1_000, `delivered ${delivered}`);
+    assert.equal(stats.received, delivered);
+    assert.equal(stats.droppedByProcessor, 1_000 - delivered);
+    assert.equal(await droppedByProcessorMetric(reader), 1_000 - delivered);
+    const warnings = diagCapture.at('warn').join('\n');
+    assert.match(warnings, /OTel batch processor queue is full/);
+    assert.match(warnings, new RegExp(`dropped ${1_000 - delivered} log records while its queue was full \\(maxQueueSize 100`));
+    await provider.shutdown();
+    await meterProvider.shutdown();
+  });
+
+  it('without the processor\'s drop metric (sdk-logs before 0.221), drops and counts what the full queue would have dropped', async () => {
+    // The processor gets OTel's own self-metrics, not the helpers' listener: as an older one, its drops go unheard.
+    const reader = new PullReader();
+    const otelMetrics = new MeterProvider({ readers: [reader] });
+    const exporter = new GravityLogRecordExporter({ url: emulator.url, accessToken: 't' });
+    const accounting = createQueueAccounting(pipelineOf(exporter), 100, 'logs');
+    const processor = new BatchLogRecordProcessor({
+      exporter: accounting.countExports(exporter),
+      maxQueueSize: 100,
+      maxExportBatchSize: 100,
+      scheduledDelayMillis: 1_000,
+      selfObsMeterProvider: otelMetrics,
+    });
+    accounting.attach(processor, 'onEmit', () => 1);
+    const provider = new LoggerProvider({ processors: [processor] });
+    const logger = provider.getLogger('burst');
+    for (let i = 0; i < 1_000; i++) logger.emit({ eventName: 'tick', attributes: { 'ge.client_id': `user-${i % 10}`, seq: i } });
+    await provider.forceFlush();
+
+    const delivered = emulator.events().length;
+    assert.ok(delivered > 0 && delivered < 1_000, `delivered ${delivered}`);
+    assert.equal(exporter.getStats().droppedByProcessor, 1_000 - delivered);
+    const { resourceMetrics } = await reader.collect();
+    const processed = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).find((m) => m.descriptor.name === 'otel.sdk.processor.log.processed');
+    const queueFull = processed?.dataPoints.filter((point) => point.attributes['error.type'] === 'queue_full') ?? [];
+    assert.deepEqual(queueFull.map((point) => point.value), [], 'the processor itself dropped nothing unseen');
+    await provider.shutdown();
+    await otelMetrics.shutdown();
+  });
+
+  it('counts the span events of spans a full queue dropped', async () => {
+    const exporter = new GravitySpanExporter({ url: emulator.url, accessToken: 't' });
+    const provider = new TracerProvider({ spanProcessors: [createGravitySpanProcessor(exporter, { maxQueueSize: 20, scheduledDelayMillis: 1_000 })] });
+    const tracer = provider.getTracer('burst');
+    for (let i = 0; i < 100; i++) {
+      const span = tracer.startSpan('checkout', { attributes: { 'ge.client_id': `user-${i % 5}` } });
+      span.addEvent('viewed', { seq: i });
+      span.addEvent('paid', { seq: i });
+      span.end();
+    }
+    await provider.forceFlush();
+
+    const delivered = emulator.events().length;
+    assert.ok(delivered > 0 && delivered < 200, `delivered ${delivered}`);
+    assert.equal(exporter.getStats().droppedByProcessor, 200 - delivered);
+    await provider.shutdown();
+  });
+
+  it('counts records emitted into a processor that is shutting down', async () => {
+    const exporter = new GravityLogRecordExporter({ url: emulator.url, accessToken: 't' });
+    const processor = createGravityLogRecordProcessor(exporter);
+    const provider = new LoggerProvider({ processors: [processor] });
+    const logger = provider.getLogger('late');
+    logger.emit({ eventName: 'before', attributes: { 'ge.client_id': 'u1' } });
+    const shutdown = processor.shutdown();
+    logger.emit({ eventName: 'during', attributes: { 'ge.client_id': 'u1' } });
+    await shutdown;
+    assert.deepEqual(emulator.events().map((e) => e.event), ['before']);
+    assert.equal(exporter.getStats().droppedByProcessor, 1);
+    await provider.shutdown();
+  });
+});
+
+async function droppedByProcessorMetric(reader: MetricReader): Promise<unknown> {
+  const { resourceMetrics } = await reader.collect();
+  for (const scope of resourceMetrics.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      if (metric.descriptor.name === 'gravity_exporter.records.dropped_by_processor') return metric.dataPoints[0]?.value;
+    }
+  }
+  return undefined;
+}
+
+/** A reader that collects only when asked. */
+class PullReader extends MetricReader {
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -68,7 +68,8 @@ describe('self-metrics', () => {
     assert.equal(valueOf(points, 'gravity_exporter.records.rejected', { exporter: 'logs', reason: 'invalid_event_name' }), 1);
     assert.equal(valueOf(points, 'gravity_exporter.records.failed', logs), 0);
     assert.equal(valueOf(points, 'gravity_exporter.requests', logs), stats.requests);
-    for (const name of ['retried', 'spooled', 'dropped']) {
+    assert.equal(valueOf(points, 'gravity_exporter.request_attempts', logs), stats.attempts);
+    for (const name of ['retried', 'spooled', 'dropped', 'dropped_by_processor']) {
       assert.equal(valueOf(points, `gravity_exporter.records.${name}`, logs), 0, name);
     }
     await meterProvider.shutdown();

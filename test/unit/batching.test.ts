@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BatchGrouper, groupIntoBatches as groupSerialised, serialiseEvent } from '../../src/batching/request-batch.js';
+import { BatchGrouper, groupIntoBatches as groupSerialised, serialiseEvent, takeLeadingBatch } from '../../src/batching/request-batch.js';
 import type { BatchLimits, Batching, RequestBatch, SerialisedRecord } from '../../src/batching/request-batch.js';
 import { toPayloadJson } from '../../src/batching/encode.js';
 import type { GravityRecord } from '../../src/mapping/map-record.js';
@@ -193,5 +193,33 @@ describe('BatchGrouper (an export sends full batches while it still maps)', () =
       const sequence = taken.filter((b) => b.clientId === `c${c}`).flatMap(ns);
       assert.deepEqual(sequence, Array.from({ length: 25 }, (_, i) => i * 4 + c));
     }
+  });
+});
+
+describe('takeLeadingBatch (one client\'s records, one request after another)', () => {
+  test('takes the first request\'s records in order: up to maxBatchSize, and only while client_ip/client_ua stay the same', () => {
+    const records = [
+      ...[0, 1, 2].map((n) => serialiseRecord(record('u1', n))),
+      serialiseRecord(record('u1', 3, { clientIp: '10.0.0.1' })),
+      serialiseRecord(record('u1', 4)),
+    ];
+    const first = takeLeadingBatch(records, 0, { maxBatchSize: 2, maxBatchBytes: 1_000_000 });
+    assert.deepEqual([ns(first.batch!), first.taken, first.oversized], [[0, 1], 2, 0]);
+    const second = takeLeadingBatch(records, 2, LIMITS);
+    assert.deepEqual([ns(second.batch!), second.taken], [[2], 1]);
+    const third = takeLeadingBatch(records, 3, LIMITS);
+    assert.deepEqual([ns(third.batch!), third.batch!.clientIp, third.taken], [[3], '10.0.0.1', 1]);
+    assert.equal(toPayloadJson(third.batch!).length, third.batch!.bytes + toPayloadJson({ ...third.batch!, eventJson: [], bytes: 0 }).length);
+  });
+
+  test('skips records too large for any request before the batch, and stops at one after it', () => {
+    const big = 'x'.repeat(2_000);
+    const records = [record('u1', 0, {}, big), record('u1', 1), record('u1', 2, {}, big), record('u1', 3)].map(serialiseRecord);
+    const limits = { maxBatchSize: 200, maxBatchBytes: 1_024 };
+    const first = takeLeadingBatch(records, 0, limits);
+    assert.deepEqual([ns(first.batch!), first.taken, first.oversized], [[1], 2, 1]);
+    const second = takeLeadingBatch(records, 2, limits);
+    assert.deepEqual([ns(second.batch!), second.taken, second.oversized], [[3], 2, 1]);
+    assert.deepEqual(takeLeadingBatch(records, 4, limits), { batch: undefined, taken: 0, oversized: 0 });
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { crc32 } from '../../src/spool/crc32.js';
+import { crc32 } from 'node:zlib';
 import { decodeLine, encodeLine, parseLines } from '../../src/spool/line-format.js';
 import { eventJsonFor } from '../helpers/spool-fixtures.js';
 
@@ -9,11 +9,7 @@ function decodeWhole(line: Buffer) {
 }
 
 describe('spool line format', () => {
-  it('computes the standard CRC-32 check value', () => {
-    assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
-  });
-
-  it('writes one line: the CRC-32 of the JSON as 8 hex digits, a space, the JSON, a newline', () => {
+    it('writes one line: the CRC-32 of the JSON as 8 hex digits, a space, the JSON, a newline', () => {
     const line = encodeLine({ clientId: 'u1', eventJson: eventJsonFor(1) });
     const text = line.toString('utf8');
     const json = text.slice(9, -1);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, promises as fsp, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -51,18 +51,38 @@ describe('spool: one owner at a time', () => {
     await owner.close();
   });
 
-  it('lets the owner drain a second writer\'s records once that writer closes, oldest segment first', async () => {
+  it('lets the owner drain a live second writer\'s records too, oldest segment first, and delete its segment once it closes', async () => {
     const owner = await openSpool({ dir: temp.dir });
     const writer = await openSpool({ dir: temp.dir });
     await writer.append(createRecords(5, 0));
     nextMillisecond();
     await owner.append(createRecords(5, 5));
-    assert.deepEqual(await drainAll(owner), range(5, 5), 'a live writer\'s open segment is left alone');
+    assert.deepEqual(await drainAll(owner), range(10));
+    assert.equal(segmentFiles(temp.dir).length, 2, 'a live writer\'s open segment stays (it may still append)');
     await writer.close();
     await owner.append(createRecords(5, 10));
-    assert.deepEqual(await drainAll(owner), [...range(5, 0), ...range(5, 10)]);
+    assert.deepEqual(await drainAll(owner), range(5, 10));
     await owner.close();
     assert.deepEqual(segmentFiles(temp.dir), []);
+  });
+
+  it('reads a live writer\'s segment up to its last complete line, and the rest once the line is complete', async () => {
+    const seed = await openSpool({ dir: temp.dir });
+    await seed.append(createRecords(3, 0));
+    await seed.close();
+    const sealed = segmentFiles(temp.dir)[0]!;
+    const bytes = readFileSync(join(temp.dir, sealed));
+    const cut = bytes.length - 20; // the third line, written in part
+    rmSync(join(temp.dir, sealed));
+    const live = sealed.replace(/-\d+-([0-9a-f]{16})\.seg$/, `-${process.ppid}-$1.open`);
+    writeFileSync(join(temp.dir, live), bytes.subarray(0, cut));
+
+    const spool = await openSpool({ dir: temp.dir });
+    assert.deepEqual(await drainAll(spool), range(2));
+    assert.equal(spool.stats().corruptLinesSkipped, 0, 'a line still being written is not torn');
+    appendFileSync(join(temp.dir, live), bytes.subarray(cut));
+    assert.deepEqual(await drainAll(spool), [2]);
+    await spool.close();
   });
 
   it('hands ownership to a waiting process once the owner closes', async () => {
@@ -129,7 +149,7 @@ describe('spool: one owner at a time', () => {
     assert.equal(JSON.parse(readFileSync(join(temp.dir, 'LOCK'), 'utf8')).pid, process.ppid, 'close leaves a foreign lock alone');
   });
 
-  it('drains the open segment of a writer whose process is gone, but not that of a live one', async () => {
+  it('drains the open segments of a writer whose process is gone and of a live one, and deletes only the first', async () => {
     const seed = await openSpool({ dir: temp.dir });
     await seed.append(createRecords(4, 0));
     await seed.close();
@@ -141,9 +161,48 @@ describe('spool: one owner at a time', () => {
     disguiseAsOpenSegmentOf(temp.dir, segmentFiles(temp.dir)[1]!, process.ppid);
 
     const spool = await openSpool({ dir: temp.dir });
-    assert.deepEqual(await drainAll(spool), range(4, 0));
+    assert.deepEqual(await drainAll(spool), range(8));
     assert.equal(segmentFiles(temp.dir).length, 1, 'the live writer\'s segment stays');
     await spool.close();
+  });
+});
+
+describe('spool: on a file system without hard links', () => {
+  let temp: ReturnType<typeof createTempDir>;
+  const realLink = fsp.link;
+  beforeEach(() => {
+    temp = createTempDir();
+    // The seam: every hard link fails as on such a file system.
+    (fsp as { link: typeof fsp.link }).link = async () => {
+      throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+    };
+  });
+  afterEach(() => {
+    (fsp as { link: typeof fsp.link }).link = realLink;
+    temp.remove();
+  });
+
+  it('makes exactly one owner of spools opened at once, again and again', async () => {
+    for (let round = 0; round < 20; round++) {
+      const spools = await Promise.all([0, 1, 2].map(() => openSpool({ dir: temp.dir })));
+      assert.equal(spools.filter((spool) => spool.isOwner).length, 1, `round ${round}`);
+      await Promise.all(spools.map((spool) => spool.close()));
+    }
+  });
+
+  it('hands ownership over on close and takes over a lock whose process is gone', async () => {
+    const owner = await openSpool({ dir: temp.dir });
+    const other = await openSpool({ dir: temp.dir });
+    await owner.append(createRecords(10));
+    await owner.close();
+    assert.deepEqual(await drainAll(other), range(10));
+    assert.equal(other.isOwner, true);
+    await other.close();
+
+    writeLock(temp.dir, deadPid());
+    const next = await openSpool({ dir: temp.dir });
+    assert.equal(next.isOwner, true);
+    await next.close();
   });
 });
 
@@ -185,7 +244,7 @@ describe('spool: writers in other worker threads of the same process', () => {
     }
   });
 
-  it('the owner leaves the open segment of a live writer in another thread alone until it is sealed', { timeout: 15_000 }, async () => {
+  it('the owner delivers, each once, what a live writer in another thread appends before and after it is sealed', { timeout: 15_000 }, async () => {
     const worker = startWorker(temp.dir);
     let owner: Awaited<ReturnType<typeof openSpool>> | undefined;
     try {
@@ -200,5 +259,50 @@ describe('spool: writers in other worker threads of the same process', () => {
       await worker.terminate();
       await owner?.close();
     }
+  });
+});
+
+describe('spool: what a process can tell of the owner\'s progress', () => {
+  let temp: ReturnType<typeof createTempDir>;
+  beforeEach(() => {
+    temp = createTempDir();
+  });
+  afterEach(() => temp.remove());
+
+  it('tells a writer when the owner has consumed up to where its append ended (the writer learns it on its next readBatch)', async () => {
+    const owner = await openSpool({ dir: temp.dir });
+    const writer = await openSpool({ dir: temp.dir });
+    const { position } = await writer.append(createRecords(5));
+    assert.ok(position !== undefined);
+    assert.equal(writer.isConsumedThrough(position), false);
+    const batch = await owner.readBatch(100);
+    assert.equal(owner.isReadThrough(position), true);
+    assert.equal(owner.isConsumedThrough(position), false, 'read, not acked yet');
+    await batch!.ack();
+    assert.equal(owner.isConsumedThrough(position), true);
+    assert.equal(writer.isConsumedThrough(position), false, 'not seen yet');
+    assert.equal(await writer.readBatch(100), undefined);
+    assert.equal(writer.isConsumedThrough(position), true);
+    assert.equal(writer.isReadThrough(position), false, 'only the owner reads');
+    await writer.close();
+    await owner.close();
+  });
+
+  it('says records left by writers gone before it opened are ahead until the owner has read them', async () => {
+    const gone = await openSpool({ dir: temp.dir });
+    await gone.append(createRecords(30));
+    await gone.close();
+    disguiseAsOpenSegmentOf(temp.dir, segmentFiles(temp.dir)[0]!, deadPid());
+
+    const spool = await openSpool({ dir: temp.dir });
+    assert.equal(spool.hasUnreadBacklog(), true);
+    await spool.readBatch(10);
+    assert.equal(spool.hasUnreadBacklog(), true);
+    await spool.readBatch(100);
+    assert.equal(spool.hasUnreadBacklog(), false);
+    // Its own records never count as backlog.
+    await spool.append(createRecords(3, 100));
+    assert.equal(spool.hasUnreadBacklog(), false);
+    await spool.close();
   });
 });
