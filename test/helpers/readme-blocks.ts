@@ -35,6 +35,8 @@ export interface BlockSpec {
   selfChecking: boolean;
   /** Why the block is not run, when it is not. */
   notRun: string | undefined;
+  /** Text every line the block writes to stderr must contain; stderr must then not be empty (else it must be). */
+  stderrMentions: string | undefined;
 }
 
 const FENCE = /^(\s*)```\s*([\w+-]*)\s*$/;
@@ -70,7 +72,7 @@ export function readFencedBlocks(markdown: string): FencedBlock[] {
 
 /** Parses a marker's clauses (separated by `;`); throws on anything it does not know, naming it. */
 export function parseMarker(marker: string): BlockSpec {
-  const spec: BlockSpec = { expect: [], otel: undefined, call: undefined, selfChecking: false, notRun: undefined };
+  const spec: BlockSpec = { expect: [], otel: undefined, call: undefined, selfChecking: false, notRun: undefined, stderrMentions: undefined };
   for (const clause of marker.split(';').map((c) => c.trim()).filter((c) => c !== '')) {
     let match: RegExpExecArray | null;
     if ((match = /^expect\s+(.+)$/.exec(clause))) {
@@ -82,6 +84,8 @@ export function parseMarker(marker: string): BlockSpec {
       spec.call = { name: match[1]!, args: JSON.parse(`[${match[2]!}]`) as unknown[] };
     } else if (clause === 'self-checking') {
       spec.selfChecking = true;
+    } else if ((match = /^stderr mentions\s+(.+)$/.exec(clause))) {
+      spec.stderrMentions = match[1]!;
     } else if ((match = /^not run:\s*(.+)$/.exec(clause))) {
       spec.notRun = match[1]!;
     } else {

@@ -25,6 +25,8 @@
  *                      3.x: sdk-trace, the logs API in @opentelemetry/api). On the other line it is reported as
  *                      skipped, so a section can show one block per line and each is run where it applies.
  *                      Blocks without it run on every line.
+ *   stderr mentions T  the block makes a delivery fail on purpose: stderr must not be empty and each of its lines
+ *                      must contain T (without this clause, stderr must stay empty).
  *   not run: <reason>  not a program (a type-only excerpt, say). Such blocks are listed in NOT_RUN and kept rare.
  *
  * A JS/TS block without a marker, or with a clause not listed here, fails the test; so does a fence without a
@@ -179,7 +181,13 @@ describe('README code blocks', { concurrency: true }, () => {
       try {
         const { stderr } = await runBlock(block, spec, emulator.url);
 
-        assert.equal(stderr, '', `${describeBlock(block)} wrote to stderr`);
+        if (spec.stderrMentions === undefined) {
+          assert.equal(stderr, '', `${describeBlock(block)} wrote to stderr`);
+        } else {
+          const lines = stderr.split('\n').filter((line) => line !== '');
+          assert.ok(lines.length > 0, `${describeBlock(block)} was to write to stderr about ${spec.stderrMentions}`);
+          for (const line of lines) assert.ok(line.includes(spec.stderrMentions), `${describeBlock(block)} wrote to stderr: ${line}`);
+        }
         assert.deepEqual(
           emulator.requests.filter((r) => !r.accepted).map((r) => r.response),
           [],

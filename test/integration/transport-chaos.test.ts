@@ -146,7 +146,12 @@ describe(`transport chaos around the request timeout (seed ${SEED})`, { concurre
           assert.equal(stats.waitingForClientInit, 0, where);
           assert.ok(stats.sent <= (storedPerRound.get(report.round) ?? 0), `no more sent than the server stored (${storedPerRound.get(report.round) ?? 0}): ${where}`);
           if (report.kind === 'spool') {
-            assert.equal(report.drainedFromSpool, stats.spooled - stats.replayed, `what was left in the spool is replayed once: ${where}`);
+            // Everything left in the spool is replayed. A spool read is acknowledged only once all its records
+            // are settled, so records the first exporter replayed from a read it did not finish may be sent
+            // again (at least once, never more than what it replayed).
+            const drained = report.drainedFromSpool ?? -1;
+            assert.ok(drained >= stats.spooled - stats.replayed, `what was left in the spool is replayed: ${where}`);
+            assert.ok(drained <= stats.spooled, `replayed again at most what the first exporter replayed: ${where}`);
           }
         }
         const requests = run.rounds.reduce((n, r) => n + r.stats.requests, 0);
