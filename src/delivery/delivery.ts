@@ -65,6 +65,11 @@ export interface DeliveryJob {
    * batches beyond the room left are dropped and reported.
    */
   add(batches: readonly RequestBatch[]): void;
+  /**
+   * Writes the batches to the spool instead of delivering them (the spool's drainer sends them later); a batch
+   * the spool does not take whole is settled as dropped.
+   */
+  spool(batches: readonly RequestBatch[]): void;
   /** No more batches; resolves (never rejects) with what became of every batch added. */
   seal(): Promise<Settled[]>;
 }
@@ -111,6 +116,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
   const held = new HeldUnits(config.maxBufferedRecords, stats, settleAbandoned);
   // Made once, not per export: see HeldUnits' error for the same cause.
   const overCapOnTheWire = new GravityExportError(`over maxBufferedRecords (${config.maxBufferedRecords}) with every held record on the wire or newer`, CODE_BUFFER_FULL);
+  const spoolRefused = new GravityExportError('the spool did not take these records (not open, full, or a write error)', 'GRAVITY_SPOOL_UNAVAILABLE');
   const compression = config.debug ? 'none' : config.compression;
   // With a spool, the first retryable failure goes to disk at once: a crash mid-outage then loses nothing.
   const maxAttempts = spool === undefined ? config.retry.maxAttempts : 1;
@@ -317,6 +323,9 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       inDelivery: () => held.inDelivery(job),
       room: (records) => held.waitForRoom(records, job, deadlineMillis, now),
       add: (batches) => addTo(job, batches),
+      spool: (batches) => {
+        for (const batch of batches) setAside(job, batch, spoolRefused);
+      },
       seal: () => {
         seal(job);
         return done;
