@@ -112,9 +112,12 @@ export async function startGateway(options: GravityGatewayOptions = {}, env: Rea
     counters,
   });
   let spoolOpen = config.spoolDir === undefined;
-  void pipeline.spoolReady().then((open) => {
-    spoolOpen = open;
-  });
+  if (!spoolOpen) {
+    void pipeline.spoolReady().then((open) => {
+      spoolOpen = open;
+      if (!open) log.warn(`the spool ${config.spoolDir} could not be opened: the gateway stays not ready and answers requests with a retryable answer`);
+    });
+  }
   let draining = false;
   const isReady = (): boolean => spoolOpen && !draining;
   const snapshot = (): GatewaySnapshot => ({ counters, pipeline: pipeline.getStats(), queued: handler.inFlightRecords(), ready: isReady() });
