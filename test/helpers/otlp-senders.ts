@@ -73,10 +73,15 @@ function grpcMetadata(authorization: string | undefined): never {
 /** The resource every sender in the scenario reports (`service.name` is what `resourceAttributes` picks). */
 export const SCENARIO_RESOURCE = resourceFromAttributes({ 'service.name': 'shop', 'deployment.environment': 'test' });
 
-export function logProvider(exporter: LogRecordExporter): LoggerProvider {
+/**
+ * A logger provider with one batch processor around `exporter`. By default it exports only on flush; with a
+ * short `scheduledDelayMillis` it exports continuously (concurrent `forceFlush` calls return early in the SDK,
+ * so a test under load flushes once, at the end).
+ */
+export function logProvider(exporter: LogRecordExporter, processor: { scheduledDelayMillis?: number; maxExportBatchSize?: number } = {}): LoggerProvider {
   return new LoggerProvider({
     resource: SCENARIO_RESOURCE,
-    processors: [new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: 60_000, maxExportBatchSize: 512, maxQueueSize: 4096 })],
+    processors: [new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: 60_000, maxExportBatchSize: 512, maxQueueSize: 4096, ...processor })],
   });
 }
 
