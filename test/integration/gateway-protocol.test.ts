@@ -9,7 +9,7 @@ import { startGateway } from '../../src/gateway/index.js';
 import type { GravityGateway } from '../../src/gateway/index.js';
 import { decodeExportResponse, decodeStatus } from '../../src/gateway/otlp-protobuf.js';
 import { grpcExport, jsonLogs, postOtlp, protobufLogs, trackRecords } from '../helpers/otlp-raw.js';
-import { otlpLogExporter } from '../helpers/otlp-senders.js';
+import { logProvider, otlpLogExporter } from '../helpers/otlp-senders.js';
 
 const TOKEN = 'gateway-protocol-token';
 const BEARER = 'Bearer bearer-token-of-the-gateway';
@@ -146,6 +146,38 @@ describe('gateway: how OTLP requests are answered', () => {
     assert.equal(retry.status, 200);
     assert.equal(emulator.events().length, 4);
     assert.equal(gateway.getStats().duplicateRequests, before + 1);
+  });
+
+  it('resource attributes reach track records only when allow-listed, below super properties and the record\'s own', async () => {
+    const own = await startGateway(
+      {
+        url: emulator.url,
+        accessToken: TOKEN,
+        httpEndpoint: '127.0.0.1:0',
+        grpcEndpoint: false,
+        resourceAttributes: ['service.name', 'deployment.environment'],
+        superProperties: { deployment_environment: 'from-super' },
+      },
+      {},
+    );
+    try {
+      const provider = logProvider(otlpLogExporter('http/json', own));
+      const logger = provider.getLogger('shop');
+      logger.emit({ eventName: 'a', attributes: { 'ge.client_id': 'res' } });
+      logger.emit({ eventName: 'b', attributes: { 'ge.client_id': 'res', service_name: 'own' } });
+      logger.emit({ attributes: { 'ge.client_id': 'res', 'ge.user_op': 'set', plan: 'x' } });
+      await provider.shutdown();
+    } finally {
+      await own.close();
+    }
+    assert.deepEqual(
+      emulator.events().map((e) => [e.event, e.properties['service_name'], e.properties['deployment_environment']]),
+      [
+        ['a', 'shop', 'from-super'],
+        ['b', 'own', 'from-super'],
+        ['profile_set', undefined, undefined],
+      ],
+    );
   });
 
   it('serves /healthz, /readyz and /metrics without a token', async () => {
