@@ -21,8 +21,8 @@ import {
 import type { Answer } from './answers.js';
 import { decodeLogsJson, decodeTracesJson } from './otlp-json.js';
 import { decodeLogsProtobuf, decodeTracesProtobuf } from './otlp-protobuf.js';
-import { OtlpDecodeError } from './otlp-records.js';
-import type { DecodedRequest, GatewayLogRecord, GatewayResource, GatewaySpan } from './otlp-records.js';
+import { OtlpDecodeError, readLogRecord, readSpan } from './otlp-records.js';
+import type { DecodedRequest, GatewayResource, WireEntry } from './otlp-records.js';
 import { RequestMemory } from './request-memory.js';
 import type { RememberedRequest } from './request-memory.js';
 import type { GatewayCounters } from './gateway-metrics.js';
@@ -69,9 +69,9 @@ interface Outage {
   lastCause: string;
 }
 
-function decode(signal: Signal, encoding: Encoding, body: Uint8Array, allowList: readonly string[], now: () => number): DecodedRequest<GatewayLogRecord | GatewaySpan> {
-  if (signal === 'logs') return encoding === 'protobuf' ? decodeLogsProtobuf(body, allowList, now) : decodeLogsJson(body, allowList, now);
-  return encoding === 'protobuf' ? decodeTracesProtobuf(body, allowList, now) : decodeTracesJson(body, allowList, now);
+function decode(signal: Signal, encoding: Encoding, body: Uint8Array, allowList: readonly string[]): DecodedRequest {
+  if (signal === 'logs') return encoding === 'protobuf' ? decodeLogsProtobuf(body, allowList) : decodeLogsJson(body, allowList);
+  return encoding === 'protobuf' ? decodeTracesProtobuf(body, allowList) : decodeTracesJson(body, allowList);
 }
 
 /**
@@ -96,18 +96,34 @@ export function createExportHandler(options: ExportHandlerOptions): ExportHandle
   let handBack: (answer: Answer) => void = () => undefined;
   const handedBack = new Promise<Answer>((resolve) => (handBack = resolve));
 
-  /** The mapper of a signal; records of `skip`'s clients (delivered by an earlier try) are left out. */
-  function mapperFor(signal: Signal, skip: ReadonlySet<string> | undefined): RecordMapper<GatewayLogRecord | GatewaySpan> {
+  /**
+   * The mapper of a signal: reads each record of the request (decoding it) just before mapping it with the
+   * exporters' mapping; records of `skip`'s clients (delivered by an earlier try) are left out. A record that
+   * does not decode throws, and the pipeline rejects it alone (its neighbours still go out).
+   */
+  function mapperFor(signal: Signal, skip: ReadonlySet<string> | undefined): RecordMapper<WireEntry> {
     const keep = (result: MapResult | undefined): MapResult | undefined => {
       if (skip === undefined || result === undefined || !result.ok || !skip.has(result.value.clientId)) return result;
       counters.duplicateRecords++;
       return undefined;
     };
     if (signal === 'logs') {
-      return (item, ctx) => keep(mapLogRecord(item as GatewayLogRecord, contextFor(item.resource, ctx)));
+      return (entry, ctx) => {
+        counters.received.logs++;
+        const record = readLogRecord(entry, now);
+        if (record === undefined) {
+          counters.ignored.logs++;
+          return undefined;
+        }
+        return keep(mapLogRecord(record, contextFor(record.resource, ctx)));
+      };
     }
-    return (item, ctx) => {
-      const results = mapSpan(item as GatewaySpan, contextFor(item.resource, ctx));
+    return (entry, ctx) => {
+      const { span, events, analytics } = readSpan(entry, now);
+      counters.received.traces += events;
+      counters.ignored.traces += events - analytics;
+      if (span === undefined) return undefined;
+      const results = mapSpan(span, contextFor(span.resource, ctx));
       return skip === undefined ? results : results.map(keep);
     };
   }
@@ -127,7 +143,7 @@ export function createExportHandler(options: ExportHandlerOptions): ExportHandle
   function deliver(
     signal: Signal,
     key: string,
-    decoded: DecodedRequest<GatewayLogRecord | GatewaySpan>,
+    decoded: DecodedRequest,
     earlier: RememberedRequest<Answer> | undefined,
     probe: boolean,
   ): Promise<Answer> {
@@ -162,7 +178,7 @@ export function createExportHandler(options: ExportHandlerOptions): ExportHandle
         memory.set(key, { answer });
         resolve(answer);
       };
-      pipeline.export(decoded.items, mapperFor(signal, earlier?.settledClients), done, {
+      pipeline.export(decoded.entries, mapperFor(signal, earlier?.settledClients), done, {
         onRejections: (r) => (rejections = r),
         onSettled: (s) => (settled = s),
       });
@@ -180,16 +196,14 @@ export function createExportHandler(options: ExportHandlerOptions): ExportHandle
       if (draining) {
         return Promise.resolve({ kind: 'retry', reason: 'unavailable', retryAfterMillis: DRAINING_RETRY_AFTER_MILLIS, message: 'the gateway is shutting down' });
       }
-      let decoded: DecodedRequest<GatewayLogRecord | GatewaySpan>;
+      let decoded: DecodedRequest;
       try {
-        decoded = decode(signal, encoding, body, resourceAttributes, now);
+        decoded = decode(signal, encoding, body, resourceAttributes);
       } catch (error) {
         if (!(error instanceof OtlpDecodeError)) throw error;
         return Promise.resolve({ kind: 'refused', httpStatus: 400, grpcCode: GRPC_CODE.INVALID_ARGUMENT, message: `malformed OTLP ${signal} request: ${error.message}` });
       }
-      counters.received[signal] += decoded.records;
-      counters.ignored[signal] += decoded.records - decoded.candidates;
-      if (decoded.items.length === 0) return Promise.resolve({ kind: 'accepted', rejected: 0, message: '' });
+      if (decoded.entries.length === 0) return Promise.resolve({ kind: 'accepted', rejected: 0, message: '' });
 
       const key = RequestMemory.keyOf(signal, body);
       const earlier = memory.get(key);
@@ -217,7 +231,8 @@ export function createExportHandler(options: ExportHandlerOptions): ExportHandle
         probe = true;
       }
       // Admission: a request that would pass the cap waits outside (the sender retries); one alone always goes.
-      const records = decoded.candidates;
+      // Counted before the records are read: log records, or spans (whose events are not known yet).
+      const records = decoded.entries.length;
       if (inFlight > 0 && inFlight + records > maxInFlightRecords) {
         if (probe) outage!.probing = false;
         return Promise.resolve({

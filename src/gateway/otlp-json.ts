@@ -4,8 +4,8 @@
  * read by otlp-records.ts like the protobuf messages.
  */
 import type { HrTime } from '@opentelemetry/api';
-import { hrTimeOfNanos, int64Value, keyValues, list, OtlpDecodeError, toLogRecords, toSpans } from './otlp-records.js';
-import type { DecodedRequest, GatewayLogRecord, GatewaySpan, WireFlavour } from './otlp-records.js';
+import { hrTimeOfNanos, int64Value, keyValues, list, logEntries, message, OtlpDecodeError, spanEntries } from './otlp-records.js';
+import type { DecodedRequest, WireFlavour } from './otlp-records.js';
 
 const INTEGER = /^-?\d+$/;
 
@@ -69,6 +69,7 @@ const JSON_FLAVOUR: WireFlavour = {
   anyValue,
   nanos,
   id: (value) => (typeof value === 'string' ? value.toLowerCase() : ''),
+  record: (value, _kind, path) => message(value, path),
 };
 
 function parse(body: Uint8Array): unknown {
@@ -79,12 +80,14 @@ function parse(body: Uint8Array): unknown {
   }
 }
 
-export function decodeLogsJson(body: Uint8Array, resourceAllowList: readonly string[], now: () => number): DecodedRequest<GatewayLogRecord> {
-  return toLogRecords(parse(body), JSON_FLAVOUR, resourceAllowList, now);
+/** An ExportLogsServiceRequest in JSON; its log records are read by `readLogRecord`. */
+export function decodeLogsJson(body: Uint8Array, resourceAllowList: readonly string[]): DecodedRequest {
+  return logEntries(parse(body), JSON_FLAVOUR, resourceAllowList);
 }
 
-export function decodeTracesJson(body: Uint8Array, resourceAllowList: readonly string[], now: () => number): DecodedRequest<GatewaySpan> {
-  return toSpans(parse(body), JSON_FLAVOUR, resourceAllowList, now);
+/** An ExportTraceServiceRequest in JSON; its spans are read by `readSpan`. */
+export function decodeTracesJson(body: Uint8Array, resourceAllowList: readonly string[]): DecodedRequest {
+  return spanEntries(parse(body), JSON_FLAVOUR, resourceAllowList);
 }
 
 /** An export response in OTLP/JSON; `{}` when nothing was rejected. int64 as a decimal string, per the mapping. */

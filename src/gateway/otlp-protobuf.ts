@@ -5,8 +5,8 @@
 import protobuf from 'protobufjs';
 import type { HrTime } from '@opentelemetry/api';
 import { ALL_SCHEMAS } from './otlp-schema.js';
-import { hrTimeOfNanos, int64Value, keyValues, list, OtlpDecodeError, toLogRecords, toSpans } from './otlp-records.js';
-import type { DecodedRequest, GatewayLogRecord, GatewaySpan, WireFlavour } from './otlp-records.js';
+import { hrTimeOfNanos, int64Value, keyValues, list, logEntries, OtlpDecodeError, spanEntries } from './otlp-records.js';
+import type { DecodedRequest, WireFlavour } from './otlp-records.js';
 
 /** A protobufjs 64-bit integer (`Long`, as protobufjs decodes int64 and fixed64 when the long package is there). */
 interface LongLike {
@@ -15,6 +15,8 @@ interface LongLike {
 }
 
 interface Types {
+  readonly logRecord: protobuf.Type;
+  readonly span: protobuf.Type;
   readonly logsRequest: protobuf.Type;
   readonly logsResponse: protobuf.Type;
   readonly traceRequest: protobuf.Type;
@@ -31,6 +33,8 @@ function loadTypes(): Types {
   for (const text of ALL_SCHEMAS) protobuf.parse(text, root);
   root.resolveAll();
   types = {
+    logRecord: root.lookupType('opentelemetry.proto.logs.v1.LogRecord'),
+    span: root.lookupType('opentelemetry.proto.trace.v1.Span'),
     logsRequest: root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest'),
     logsResponse: root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse'),
     traceRequest: root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest'),
@@ -98,6 +102,7 @@ const PROTOBUF: WireFlavour = {
   anyValue,
   nanos,
   id: (value) => (value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex') : ''),
+  record: (value, kind) => decodeWith(kind === 'logRecord' ? loadTypes().logRecord : loadTypes().span, value as Uint8Array) as Record<string, unknown>,
 };
 
 function decodeWith(type: protobuf.Type, body: Uint8Array): unknown {
@@ -108,12 +113,14 @@ function decodeWith(type: protobuf.Type, body: Uint8Array): unknown {
   }
 }
 
-export function decodeLogsProtobuf(body: Uint8Array, resourceAllowList: readonly string[], now: () => number): DecodedRequest<GatewayLogRecord> {
-  return toLogRecords(decodeWith(loadTypes().logsRequest, body), PROTOBUF, resourceAllowList, now);
+/** An ExportLogsServiceRequest's log records, each still protobuf bytes (read by `readLogRecord`). */
+export function decodeLogsProtobuf(body: Uint8Array, resourceAllowList: readonly string[]): DecodedRequest {
+  return logEntries(decodeWith(loadTypes().logsRequest, body), PROTOBUF, resourceAllowList);
 }
 
-export function decodeTracesProtobuf(body: Uint8Array, resourceAllowList: readonly string[], now: () => number): DecodedRequest<GatewaySpan> {
-  return toSpans(decodeWith(loadTypes().traceRequest, body), PROTOBUF, resourceAllowList, now);
+/** An ExportTraceServiceRequest's spans, each still protobuf bytes (read by `readSpan`). */
+export function decodeTracesProtobuf(body: Uint8Array, resourceAllowList: readonly string[]): DecodedRequest {
+  return spanEntries(decodeWith(loadTypes().traceRequest, body), PROTOBUF, resourceAllowList);
 }
 
 /** An ExportLogsServiceResponse / ExportTraceServiceResponse; `partial_success` only when something was rejected. */

@@ -5,9 +5,10 @@
  * rejects, as it does in-process), int64 → number when exactly representable, else bigint (rejected by the
  * mapping rather than rounded), an empty AnyValue → null.
  *
- * The two OTLP encodings differ only in their leaves (see `WireFlavour`): protobuf gives protobufjs messages with
- * `Long` 64-bit integers and `Buffer` bytes; JSON gives strings (or numbers) for 64-bit integers, base64 for
- * bytes and hex for trace and span ids.
+ * A request is first split into its records (`logEntries`, `spanEntries`); each record is read when it is
+ * mapped (`readLogRecord`, `readSpan`). The two OTLP encodings differ only in their leaves (see `WireFlavour`):
+ * protobuf gives protobufjs messages with `Long` 64-bit integers and `Buffer` bytes; JSON gives strings (or
+ * numbers) for 64-bit integers, base64 for bytes and hex for trace and span ids.
  */
 import type { HrTime } from '@opentelemetry/api';
 import { ATTR_GE_CLIENT_ID } from '../mapping/attributes.js';
@@ -31,14 +32,32 @@ export interface GatewaySpan extends SpanInput {
   readonly resource: GatewayResource;
 }
 
-/** A request's analytics inputs, with counts for admission and the counters. */
-export interface DecodedRequest<T> {
-  /** Inputs that carry analytics records (the others are not analytics and are not mapped at all). */
-  readonly items: T[];
-  /** Log records or span events in the request. */
-  readonly records: number;
-  /** Of those, the ones that are analytics (`ge.*` attributes, or a span with `ge.client_id`). */
-  readonly candidates: number;
+/**
+ * One log record or span of a request, not read yet: the gateway hands these to the export pipeline, whose
+ * mapper reads each one just before mapping it (`readLogRecord`, `readSpan`), a slice at a time. Nothing of a
+ * large request is held in decoded form at once, and delivery of its first slices overlaps reading the rest.
+ */
+export interface WireEntry {
+  /** The record as the encoding gives it: protobuf bytes, or the parsed JSON object. */
+  readonly wire: unknown;
+  /** Where it is in the request (for error messages). */
+  readonly path: string;
+  readonly flavour: WireFlavour;
+  /** Its resource, read on first use. */
+  readonly resource: ResourceRef;
+}
+
+/** A request's entries, in order. */
+export interface DecodedRequest {
+  readonly entries: WireEntry[];
+}
+
+/** The resource message of some entries, turned into its allow-listed properties on first use. */
+export interface ResourceRef {
+  readonly wire: unknown;
+  readonly path: string;
+  readonly allowList: readonly string[];
+  resolved?: GatewayResource;
 }
 
 /** A request that does not follow the OTLP message shapes; `message` names the path. */
@@ -54,6 +73,8 @@ export interface WireFlavour {
   nanos(value: unknown, path: string): HrTime | undefined;
   /** A trace or span id as lower-case hex. */
   id(value: unknown): string;
+  /** One entry of `logRecords` / `spans` → the message (protobuf decodes each record on its own). */
+  record(value: unknown, kind: 'logRecord' | 'span', path: string): Record<string, unknown> | undefined;
 }
 
 type Wire = Record<string, unknown>;
@@ -66,7 +87,7 @@ export function list(value: unknown, path: string): readonly unknown[] {
   return value;
 }
 
-function message(value: unknown, path: string): Wire | undefined {
+export function message(value: unknown, path: string): Wire | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) throw new OtlpDecodeError(`${path}: expected an object`);
   return value as Wire;
@@ -122,91 +143,101 @@ function recordTime(record: Wire, flavour: WireFlavour, path: string, now: () =>
   return [Math.floor(millis / 1000), (millis % 1000) * 1e6];
 }
 
-/** An ExportLogsServiceRequest → the log records that carry analytics. */
-export function toLogRecords(request: unknown, flavour: WireFlavour, resourceAllowList: readonly string[], now: () => number): DecodedRequest<GatewayLogRecord> {
-  const items: GatewayLogRecord[] = [];
-  let records = 0;
-  const resourceLogs = list(message(request, 'request')?.['resourceLogs'], 'resourceLogs');
-  for (let r = 0; r < resourceLogs.length; r++) {
-    const rPath = `resourceLogs[${r}]`;
-    const resourceEntry = message(resourceLogs[r], rPath);
-    let resource: GatewayResource | undefined;
-    const scopeLogs = list(resourceEntry?.['scopeLogs'], `${rPath}.scopeLogs`);
-    for (let s = 0; s < scopeLogs.length; s++) {
-      const sPath = `${rPath}.scopeLogs[${s}]`;
-      const logRecords = list(message(scopeLogs[s], sPath)?.['logRecords'], `${sPath}.logRecords`);
-      records += logRecords.length;
-      for (let i = 0; i < logRecords.length; i++) {
-        const path = `${sPath}.logRecords[${i}]`;
-        const record = message(logRecords[i], path);
-        if (record === undefined) continue;
-        const attributes = keyValues(record['attributes'], flavour, `${path}.attributes`);
-        // Not analytics: the mapping would ignore it; its body is not even converted.
-        if (!isGravityRecord(attributes)) continue;
-        resource ??= resourceOf(resourceEntry?.['resource'], resourceAllowList, flavour, `${rPath}.resource`);
-        const eventName = record['eventName'];
-        if (eventName !== undefined && typeof eventName !== 'string') throw new OtlpDecodeError(`${path}.eventName: expected a string`);
-        // The SDK's types are narrower than what OTLP carries (bigint, bytes); the mapping reads every value as
-        // `unknown` and rejects what it cannot send, as it does for SDK records.
-        items.push({
-          attributes: attributes as LogRecordInput['attributes'],
-          body: (record['body'] === undefined || record['body'] === null ? undefined : flavour.anyValue(record['body'], `${path}.body`)) as LogRecordInput['body'],
-          eventName: eventName === '' ? undefined : eventName,
-          hrTime: recordTime(record, flavour, path, now),
-          resource,
-        });
-      }
+/** Walks `resource<Signal>[].scope<Signal>[].<records>[]` and lists the records, not reading them. */
+function entriesOf(request: unknown, flavour: WireFlavour, allowList: readonly string[], names: readonly [string, string, string]): DecodedRequest {
+  const [resourceField, scopeField, recordField] = names;
+  const entries: WireEntry[] = [];
+  const resources = list(message(request, 'request')?.[resourceField], resourceField);
+  for (let r = 0; r < resources.length; r++) {
+    const rPath = `${resourceField}[${r}]`;
+    const resourceEntry = message(resources[r], rPath);
+    const resource: ResourceRef = { wire: resourceEntry?.['resource'], path: `${rPath}.resource`, allowList };
+    const scopes = list(resourceEntry?.[scopeField], `${rPath}.${scopeField}`);
+    for (let s = 0; s < scopes.length; s++) {
+      const sPath = `${rPath}.${scopeField}[${s}]`;
+      const records = list(message(scopes[s], sPath)?.[recordField], `${sPath}.${recordField}`);
+      for (let i = 0; i < records.length; i++) entries.push({ wire: records[i], path: `${sPath}.${recordField}[${i}]`, flavour, resource });
     }
   }
-  return { items, records, candidates: items.length };
+  return { entries };
 }
 
-/** An ExportTraceServiceRequest → the spans with analytics events (each keeps all its events). */
-export function toSpans(request: unknown, flavour: WireFlavour, resourceAllowList: readonly string[], now: () => number): DecodedRequest<GatewaySpan> {
-  const items: GatewaySpan[] = [];
-  let records = 0;
-  let candidates = 0;
-  const resourceSpans = list(message(request, 'request')?.['resourceSpans'], 'resourceSpans');
-  for (let r = 0; r < resourceSpans.length; r++) {
-    const rPath = `resourceSpans[${r}]`;
-    const resourceEntry = message(resourceSpans[r], rPath);
-    let resource: GatewayResource | undefined;
-    const scopeSpans = list(resourceEntry?.['scopeSpans'], `${rPath}.scopeSpans`);
-    for (let s = 0; s < scopeSpans.length; s++) {
-      const sPath = `${rPath}.scopeSpans[${s}]`;
-      const spans = list(message(scopeSpans[s], sPath)?.['spans'], `${sPath}.spans`);
-      for (let i = 0; i < spans.length; i++) {
-        const path = `${sPath}.spans[${i}]`;
-        const span = message(spans[i], path);
-        const wireEvents = list(span?.['events'], `${path}.events`);
-        if (span === undefined || wireEvents.length === 0) continue;
-        records += wireEvents.length;
-        const attributes = keyValues(span['attributes'], flavour, `${path}.attributes`);
-        const spanHasClientId = attributes[ATTR_GE_CLIENT_ID] !== undefined;
-        let analytics = 0;
-        const events = wireEvents.map((wireEvent, e) => {
-          const ePath = `${path}.events[${e}]`;
-          const event = message(wireEvent, ePath) ?? {};
-          const eventAttributes = keyValues(event['attributes'], flavour, `${ePath}.attributes`);
-          if (spanHasClientId || isGravityRecord(eventAttributes)) analytics++;
-          const name = event['name'] ?? '';
-          if (typeof name !== 'string') throw new OtlpDecodeError(`${ePath}.name: expected a string`);
-          return { name, time: recordTime(event, flavour, ePath, now), attributes: eventAttributes };
-        });
-        if (analytics === 0) continue;
-        candidates += analytics;
-        resource ??= resourceOf(resourceEntry?.['resource'], resourceAllowList, flavour, `${rPath}.resource`);
-        const traceId = span['traceId'];
-        const spanId = span['spanId'];
-        items.push({
-          attributes: attributes as SpanInput['attributes'],
-          events: events as SpanInput['events'],
-          // Read only with traceCorrelation; the ids are turned into hex then.
-          spanContext: () => ({ traceId: flavour.id(traceId), spanId: flavour.id(spanId), traceFlags: 0 }),
-          resource,
-        });
-      }
-    }
-  }
-  return { items, records, candidates };
+/** An ExportLogsServiceRequest → its log records, to be read one at a time by `readLogRecord`. */
+export function logEntries(request: unknown, flavour: WireFlavour, resourceAllowList: readonly string[]): DecodedRequest {
+  return entriesOf(request, flavour, resourceAllowList, ['resourceLogs', 'scopeLogs', 'logRecords']);
+}
+
+/** An ExportTraceServiceRequest → its spans, to be read one at a time by `readSpan`. */
+export function spanEntries(request: unknown, flavour: WireFlavour, resourceAllowList: readonly string[]): DecodedRequest {
+  return entriesOf(request, flavour, resourceAllowList, ['resourceSpans', 'scopeSpans', 'spans']);
+}
+
+function resourceOfEntry(entry: WireEntry): GatewayResource {
+  const ref = entry.resource;
+  ref.resolved ??= resourceOf(ref.wire, ref.allowList, entry.flavour, ref.path);
+  return ref.resolved;
+}
+
+/**
+ * Reads one log record; `undefined` when it is not analytics (its body is then not even converted). Throws
+ * `OtlpDecodeError` for a record that does not decode.
+ */
+export function readLogRecord(entry: WireEntry, now: () => number): GatewayLogRecord | undefined {
+  const { flavour, path } = entry;
+  const record = flavour.record(entry.wire, 'logRecord', path);
+  if (record === undefined) return undefined;
+  const attributes = keyValues(record['attributes'], flavour, `${path}.attributes`);
+  if (!isGravityRecord(attributes)) return undefined;
+  const eventName = record['eventName'];
+  if (eventName !== undefined && eventName !== null && typeof eventName !== 'string') throw new OtlpDecodeError(`${path}.eventName: expected a string`);
+  // The SDK's types are narrower than what OTLP carries (bigint, bytes); the mapping reads every value as
+  // `unknown` and rejects what it cannot send, as it does for SDK records.
+  return {
+    attributes: attributes as LogRecordInput['attributes'],
+    body: (record['body'] === undefined || record['body'] === null ? undefined : flavour.anyValue(record['body'], `${path}.body`)) as LogRecordInput['body'],
+    eventName: typeof eventName === 'string' && eventName !== '' ? eventName : undefined,
+    hrTime: recordTime(record, flavour, path, now),
+    resource: resourceOfEntry(entry),
+  };
+}
+
+/** One span read: the span when some of its events are analytics (it keeps all of them), and the counts. */
+export interface SpanRead {
+  readonly span: GatewaySpan | undefined;
+  readonly events: number;
+  readonly analytics: number;
+}
+
+/** Reads one span. Throws `OtlpDecodeError` for a span that does not decode. */
+export function readSpan(entry: WireEntry, now: () => number): SpanRead {
+  const { flavour, path } = entry;
+  const span = flavour.record(entry.wire, 'span', path);
+  const wireEvents = list(span?.['events'], `${path}.events`);
+  if (span === undefined || wireEvents.length === 0) return { span: undefined, events: 0, analytics: 0 };
+  const attributes = keyValues(span['attributes'], flavour, `${path}.attributes`);
+  const spanHasClientId = attributes[ATTR_GE_CLIENT_ID] !== undefined;
+  let analytics = 0;
+  const events = wireEvents.map((wireEvent, e) => {
+    const ePath = `${path}.events[${e}]`;
+    const event = message(wireEvent, ePath) ?? {};
+    const eventAttributes = keyValues(event['attributes'], flavour, `${ePath}.attributes`);
+    if (spanHasClientId || isGravityRecord(eventAttributes)) analytics++;
+    const name = event['name'] ?? '';
+    if (typeof name !== 'string') throw new OtlpDecodeError(`${ePath}.name: expected a string`);
+    return { name, time: recordTime(event, flavour, ePath, now), attributes: eventAttributes };
+  });
+  if (analytics === 0) return { span: undefined, events: events.length, analytics };
+  const traceId = span['traceId'];
+  const spanId = span['spanId'];
+  return {
+    span: {
+      attributes: attributes as SpanInput['attributes'],
+      events: events as SpanInput['events'],
+      // Read only with traceCorrelation; the ids are turned into hex then.
+      spanContext: () => ({ traceId: flavour.id(traceId), spanId: flavour.id(spanId), traceFlags: 0 }),
+      resource: resourceOfEntry(entry),
+    },
+    events: events.length,
+    analytics,
+  };
 }

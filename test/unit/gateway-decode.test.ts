@@ -8,16 +8,32 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { decodeLogsJson, decodeTracesJson } from '../../src/gateway/otlp-json.js';
 import { decodeLogsProtobuf, decodeTracesProtobuf } from '../../src/gateway/otlp-protobuf.js';
-import { OtlpDecodeError } from '../../src/gateway/otlp-records.js';
+import { OtlpDecodeError, readLogRecord, readSpan } from '../../src/gateway/otlp-records.js';
+import type { DecodedRequest, GatewayLogRecord, GatewaySpan } from '../../src/gateway/otlp-records.js';
 import { mapLogRecord } from '../../src/mapping/map-log-record.js';
 import { createSpanEventMapper, resolveSpanEventMappingOptions } from '../../src/mapping/map-span-event.js';
 import { createMappingContext, createTestLogRecord } from '../helpers/record-builders.js';
 
 const NOW = () => 1_800_000_000_000;
 
+/** The request's records read as the gateway's mapper reads them: the analytics ones, and the counts. */
+function readLogs(decoded: DecodedRequest): { items: GatewayLogRecord[]; records: number } {
+  const items = decoded.entries.map((entry) => readLogRecord(entry, NOW)).filter((item): item is GatewayLogRecord => item !== undefined);
+  return { items, records: decoded.entries.length };
+}
+
+function readSpans(decoded: DecodedRequest): { items: GatewaySpan[]; events: number; analytics: number } {
+  const reads = decoded.entries.map((entry) => readSpan(entry, NOW));
+  return {
+    items: reads.flatMap((read) => (read.span === undefined ? [] : [read.span])),
+    events: reads.reduce((n, read) => n + read.events, 0),
+    analytics: reads.reduce((n, read) => n + read.analytics, 0),
+  };
+}
+
 const ENCODINGS = [
-  { name: 'protobuf', logs: (r: ReadableLogRecord[]) => decodeLogsProtobuf(ProtobufLogsSerializer.serializeRequest(r)!, [], NOW) },
-  { name: 'json', logs: (r: ReadableLogRecord[]) => decodeLogsJson(JsonLogsSerializer.serializeRequest(r)!, [], NOW) },
+  { name: 'protobuf', logs: (r: ReadableLogRecord[]) => readLogs(decodeLogsProtobuf(ProtobufLogsSerializer.serializeRequest(r)!, [])) },
+  { name: 'json', logs: (r: ReadableLogRecord[]) => readLogs(decodeLogsJson(JsonLogsSerializer.serializeRequest(r)!, [])) },
 ] as const;
 
 /** Spans as BatchSpanProcessor hands them to an exporter. */
@@ -74,7 +90,6 @@ describe('gateway decoding: OTLP → the inputs the mapping takes', () => {
         createTestLogRecord({ attributes: { 'ge.user_op': 'set' } }),
       ]);
       assert.equal(decoded.records, 3);
-      assert.equal(decoded.candidates, 2);
       assert.deepEqual(
         decoded.items.map((i) => Object.keys(i.attributes)),
         [['ge.client_id'], ['ge.user_op']],
@@ -109,7 +124,7 @@ describe('gateway decoding: OTLP → the inputs the mapping takes', () => {
         },
       ],
     });
-    const [item] = decodeLogsJson(Buffer.from(body), [], NOW).items;
+    const [item] = readLogs(decodeLogsJson(Buffer.from(body), [])).items;
     assert.deepEqual(item!.hrTime, [1_799_999_999, 123_456_789]);
     assert.equal(item!.attributes['id'], 9_007_199_254_740_993n);
     const meta = (item!.body as { meta: object }).meta;
@@ -120,13 +135,14 @@ describe('gateway decoding: OTLP → the inputs the mapping takes', () => {
     assert.match((mapped as { reason: string }).reason, /^id: bigint cannot be sent as JSON/);
   });
 
-  it('refuses a request that does not follow the OTLP shapes, naming where', () => {
-    assert.throws(() => decodeLogsJson(Buffer.from('{"resourceLogs":{}}'), [], NOW), (e: unknown) => e instanceof OtlpDecodeError && /^resourceLogs: expected an array/.test(e.message));
-    assert.throws(
-      () => decodeLogsJson(Buffer.from('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"attributes":[{"key":"ge.client_id","value":{"intValue":"x"}}]}]}]}]}'), [], NOW),
-      /resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[0\]\.attributes\[0\]\.value\.intValue: expected an integer/,
-    );
-    assert.throws(() => decodeLogsProtobuf(Buffer.from([0x0a, 0x05, 0x01]), [], NOW), OtlpDecodeError);
+  it('refuses a request, or a record, that does not follow the OTLP shapes, naming where', () => {
+    assert.throws(() => decodeLogsJson(Buffer.from('{"resourceLogs":{}}'), []), (e: unknown) => e instanceof OtlpDecodeError && /^resourceLogs: expected an array/.test(e.message));
+    assert.throws(() => decodeLogsProtobuf(Buffer.from([0x0a, 0x05, 0x01]), []), OtlpDecodeError);
+    const [entry] = decodeLogsJson(Buffer.from('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"attributes":[{"key":"ge.client_id","value":{"intValue":"x"}}]}]}]}]}'), []).entries;
+    assert.throws(() => readLogRecord(entry!, NOW), /resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[0\]\.attributes\[0\]\.value\.intValue: expected an integer/);
+    // A record whose bytes do not decode (here: a truncated length-delimited field).
+    const [broken] = decodeLogsProtobuf(Buffer.from([0x0a, 0x05, 0x12, 0x03, 0x12, 0x01, 0x32]), []).entries;
+    assert.throws(() => readLogRecord(broken!, NOW), /not a valid LogRecord protobuf message/);
   });
 
   it('copies only allow-listed resource attributes, to be merged under the record\'s own properties', () => {
@@ -137,8 +153,8 @@ describe('gateway decoding: OTLP → the inputs the mapping takes', () => {
     });
     provider.getLogger('t').emit({ eventName: 'e', attributes: { 'ge.client_id': 'u' } });
     const body = ProtobufLogsSerializer.serializeRequest(records)!;
-    assert.deepEqual(decodeLogsProtobuf(body, ['service.name', 'absent'], NOW).items[0]!.resource.properties, { 'service.name': 'shop' });
-    assert.equal(decodeLogsProtobuf(body, [], NOW).items[0]!.resource.properties, undefined);
+    assert.deepEqual(readLogs(decodeLogsProtobuf(body, ['service.name', 'absent'])).items[0]!.resource.properties, { 'service.name': 'shop' });
+    assert.equal(readLogs(decodeLogsProtobuf(body, [])).items[0]!.resource.properties, undefined);
   });
 
   for (const [name, decode, serialize] of [
@@ -155,9 +171,9 @@ describe('gateway decoding: OTLP → the inputs the mapping takes', () => {
         other.addEvent('noise', { a: 1 });
         other.end();
       });
-      const decoded = decode(serialize(spans), [], NOW);
-      assert.equal(decoded.records, 3);
-      assert.equal(decoded.candidates, 2);
+      const decoded = readSpans(decode(serialize(spans), []));
+      assert.equal(decoded.events, 3);
+      assert.equal(decoded.analytics, 2);
       assert.equal(decoded.items.length, 1);
       const mapSpan = createSpanEventMapper(resolveSpanEventMappingOptions({ traceCorrelation: true, copySpanAttributes: ['http.route'] }));
       const ctx = createMappingContext();
