@@ -92,10 +92,20 @@ function escapeLabel(value: string): string {
 
 /**
  * The Prometheus text exposition format (version 0.0.4): `# HELP`, `# TYPE`, then one line per label set.
- * Counters carry the `_total` suffix.
+ * Counters carry the `_total` suffix. The process's CPU time and memory come last, under the names Prometheus
+ * clients use for them.
  */
 export function renderPrometheus(snapshot: GatewaySnapshot): string {
   const lines: string[] = [];
+  const cpu = process.cpuUsage();
+  const processLines = [
+    '# HELP process_cpu_seconds_total User and system CPU time of the gateway process',
+    '# TYPE process_cpu_seconds_total counter',
+    `process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`,
+    '# HELP process_resident_memory_bytes Resident memory of the gateway process',
+    '# TYPE process_resident_memory_bytes gauge',
+    `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+  ];
   for (const sample of samples(snapshot)) {
     const name = `gravity_gateway_${sample.name}${sample.type === 'counter' ? '_total' : ''}`;
     lines.push(`# HELP ${name} ${sample.help}`, `# TYPE ${name} ${sample.type}`);
@@ -105,7 +115,7 @@ export function renderPrometheus(snapshot: GatewaySnapshot): string {
       lines.push(`${name}${rendered} ${value}`);
     }
   }
-  return `${lines.join('\n')}\n`;
+  return `${[...lines, ...processLines].join('\n')}\n`;
 }
 
 /**
