@@ -31,7 +31,7 @@ Options (each also from an environment variable):
 
 The access token comes from GE_ACCESS_TOKEN; a bearer token the receivers require from GE_GATEWAY_AUTH_TOKEN
 (neither is taken on the command line, where other users could read it). Diagnostics go to stderr
-(OTEL_LOG_LEVEL: error, warn, info (default), debug).
+(OTEL_LOG_LEVEL: error, warn (default), info, debug).
 `;
 
 const LEVELS: Readonly<Record<string, DiagLogLevel>> = {
@@ -104,7 +104,7 @@ export async function runGatewayCommand(argv: string[], io: CliIo, env: Readonly
     options.drainTimeoutMillis = millis;
   }
 
-  diag.setLogger(stderrLogger(io), { logLevel: LEVELS[env['OTEL_LOG_LEVEL']?.trim().toLowerCase() ?? ''] ?? DiagLogLevel.INFO, suppressOverrideMessage: true });
+  diag.setLogger(stderrLogger(io), { logLevel: LEVELS[env['OTEL_LOG_LEVEL']?.trim().toLowerCase() ?? ''] ?? DiagLogLevel.WARN, suppressOverrideMessage: true });
   let gateway;
   try {
     gateway = await startGateway(options, env);
