@@ -4,6 +4,8 @@ import { startEmulator } from '../../src/emulator/index.js';
 import type { AcceptedEvent, Emulator } from '../../src/emulator/index.js';
 import { startGateway } from '../../src/gateway/index.js';
 import type { GravityGateway, GravityGatewayOptions } from '../../src/gateway/index.js';
+import { decodeStatus } from '../../src/gateway/otlp-protobuf.js';
+import { grpcExport, postOtlp, protobufLogs, trackRecords } from '../helpers/otlp-raw.js';
 import { logProvider, otlpLogExporter } from '../helpers/otlp-senders.js';
 
 const TOKEN = 'gateway-faults-token';
@@ -31,7 +33,7 @@ describe('gateway: faults end in retries by the sender, never in loss or duplica
         url: emulator.url,
         accessToken: TOKEN,
         httpEndpoint: '127.0.0.1:0',
-        grpcEndpoint: false,
+        grpcEndpoint: '127.0.0.1:0',
         // A short deadline and backoff keep the test fast; the behaviour is the same at the defaults.
         exportDeadlineMillis: 400,
         retry: { initialBackoffMillis: 50, maxBackoffMillis: 100 },
@@ -58,16 +60,37 @@ describe('gateway: faults end in retries by the sender, never in loss or duplica
     for (let seq = 0; seq < 60; seq++) logger.emit({ eventName: 'tap', attributes: { 'ge.client_id': `user-${seq % 6}`, seq } });
     const flushed = provider.forceFlush();
     await until(() => (gateway.getStats().requests['logs|http|unavailable'] ?? 0) >= 1, 'a retryable answer');
+    // Meanwhile other senders are answered at once (one probe at a time waits out the deadline), over gRPC too.
+    const grpc = await grpcExport(gateway.grpcAddress!, 'logs', protobufLogs(trackRecords(2, 'grpc-sender')));
+    assert.equal(grpc.code, 14);
+    const status = decodeStatus(grpc.statusDetails!);
+    assert.equal(status.retryDelayMillis, 2_000);
+    assert.match(status.message, /Gravity has been unreachable for \d+ s \(client "user-\d": network error ECONNREFUSED/);
     await emulator.setDown(false);
     await flushed;
     await provider.shutdown();
 
-    const delivered = keys(emulator.events());
+    const delivered = keys(emulator.events()).filter((key) => key.startsWith('user-'));
     assert.equal(delivered.length, 60);
     assert.equal(new Set(delivered).size, 60);
     const stats = gateway.getStats();
     assert.ok(stats.delivery.retried > 0, 'the gateway retried within its deadline before answering');
     assert.equal(stats.delivery.sent, 60);
+  });
+
+  it('close() past drainTimeoutMillis hands the request in progress back with a retryable answer and returns', async () => {
+    await start({ exportDeadlineMillis: 10_000, drainTimeoutMillis: 300 });
+    emulator.enqueueFaults({ kind: 'hang' });
+    const inProgress = postOtlp(`${gateway.httpUrl}/v1/logs`, protobufLogs(trackRecords(3, 'stuck')));
+    await emulator.waitForRequests(1);
+    const startedAt = Date.now();
+    await gateway.close();
+    const answer = await inProgress;
+    assert.ok(Date.now() - startedAt < 5_000, `closed in ${Date.now() - startedAt} ms`);
+    assert.equal(answer.status, 503);
+    assert.equal(answer.headers.get('retry-after'), '1');
+    assert.match(decodeStatus(answer.body).message, /shut down before these records were delivered/);
+    assert.equal(gateway.isReady(), false);
   });
 
   it('a partly delivered request: the sender\'s retry sends only the client that was not delivered yet', async () => {

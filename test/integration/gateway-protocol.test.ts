@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ExportResultCode } from '@opentelemetry/core';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { ExportResult } from '@opentelemetry/core';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
@@ -12,6 +13,16 @@ import { grpcExport, jsonLogs, postOtlp, protobufLogs, trackRecords } from '../h
 import { logProvider, otlpLogExporter } from '../helpers/otlp-senders.js';
 
 const TOKEN = 'gateway-protocol-token';
+
+/** A metric reader that collects only when asked. */
+class PullReader extends MetricReader {
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
 const BEARER = 'Bearer bearer-token-of-the-gateway';
 const MAX_REQUEST_BYTES = 64 * 1024;
 const CAP = 10;
@@ -178,6 +189,36 @@ describe('gateway: how OTLP requests are answered', () => {
         ['profile_set', undefined, undefined],
       ],
     );
+  });
+
+  it('records its counters as OTel metrics on a meterProvider, the same numbers as getStats()', async () => {
+    const reader = new PullReader();
+    const own = await startGateway(
+      { url: emulator.url, accessToken: TOKEN, httpEndpoint: '127.0.0.1:0', grpcEndpoint: false, meterProvider: new MeterProvider({ readers: [reader] }) },
+      {},
+    );
+    try {
+      const records = [...trackRecords(3, 'metered'), ...trackRecords(1, 'bad').map((r) => Object.assign(r, { attributes: { ...r.attributes, 'bad key': 1 } }))];
+      assert.equal((await postOtlp(`${own.httpUrl}/v1/logs`, protobufLogs(records))).status, 200);
+      const { resourceMetrics } = await reader.collect();
+      const metrics = new Map(
+        resourceMetrics.scopeMetrics
+          .filter((scope) => scope.scope.name === 'gravity-otel-exporter/gateway')
+          .flatMap((scope) => scope.metrics.map((m) => [m.descriptor.name, m.dataPoints.map((p) => [p.attributes, p.value])] as const)),
+      );
+      const stats = own.getStats();
+      assert.deepEqual(metrics.get('gravity_gateway.records_sent'), [[{}, stats.delivery.sent]]);
+      assert.equal(stats.delivery.sent, 3);
+      assert.deepEqual(metrics.get('gravity_gateway.records_rejected'), [[{ reason: 'invalid_key' }, 1]]);
+      assert.deepEqual(metrics.get('gravity_gateway.records_received'), [
+        [{ signal: 'logs' }, 4],
+        [{ signal: 'traces' }, 0],
+      ]);
+      assert.deepEqual(metrics.get('gravity_gateway.requests'), [[{ signal: 'logs', protocol: 'http', outcome: 'partial' }, 1]]);
+      assert.deepEqual(metrics.get('gravity_gateway.records_queued'), [[{}, 0]]);
+    } finally {
+      await own.close();
+    }
   });
 
   it('serves /healthz, /readyz and /metrics without a token', async () => {
