@@ -79,6 +79,7 @@ async function within(promise: Promise<unknown>, millis: number): Promise<boolea
  * @throws {GravityConfigurationError} when no access token is configured, both receivers are off, or `ack:
  * 'spooled'` has no `spoolDir` (and `spoolDir` is given with `ack: 'delivered'`).
  * @throws {TypeError | RangeError} for an invalid option value; the listen error when a port is taken.
+ * @param env Where the `GE_*` variables are read. @default process.env
  *
  * @example
  * ```ts
