@@ -129,8 +129,10 @@ export function startHttpReceiver(options: HttpReceiverOptions): Promise<HttpRec
     const refuse = (status: number, grpcCode: number, message: string): void => {
       const answer: Answer = { kind: 'refused', httpStatus: status, grpcCode, message };
       countRequest(counters, signal, 'http', outcomeOf(answer));
-      // A body left unread would be read into the void; a large or unwanted one ends the connection instead.
-      res.setHeader('connection', 'close');
+      // A body too large is not read: the connection ends with the answer. Any other unread body is read into
+      // the void so that the connection stays usable (closing it under a sender still writing would make the
+      // sender see a reset, which OTLP clients retry, instead of this answer).
+      if (status === 413) res.setHeader('connection', 'close');
       answerExport(res, signal, encoding ?? 'json', answer);
       req.resume();
     };

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -189,6 +192,27 @@ describe('gateway: how OTLP requests are answered', () => {
         ['profile_set', undefined, undefined],
       ],
     );
+  });
+
+  it('ack spooled: answers once the records are in the spool (Gravity down), then delivers them from it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gravity-gateway-ack-'));
+    const own = await startGateway(
+      { url: emulator.url, accessToken: TOKEN, httpEndpoint: '127.0.0.1:0', grpcEndpoint: false, ack: 'spooled', spoolDir: dir },
+      {},
+    );
+    try {
+      while (!own.isReady()) await new Promise((resolve) => setTimeout(resolve, 10));
+      await emulator.setDown(true);
+      assert.equal((await postOtlp(`${own.httpUrl}/v1/logs`, protobufLogs(trackRecords(12, 'spooled', 3)))).status, 200);
+      assert.equal(own.getStats().delivery.spooled, 12);
+      await emulator.setDown(false);
+      const delivered = await emulator.waitForEvents(12, 15_000);
+      assert.deepEqual(new Set(delivered.map((e) => e.client_id)), new Set(['spooled-0', 'spooled-1', 'spooled-2']));
+    } finally {
+      await own.close();
+      await emulator.setDown(false);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('records its counters as OTel metrics on a meterProvider, the same numbers as getStats()', async () => {
