@@ -9,7 +9,7 @@ import { VERSION } from '../common/version.js';
 export type RequestOutcome = 'accepted' | 'partial' | 'throttled' | 'unavailable' | 'refused' | 'unauthenticated';
 
 export interface GatewayCounters {
-  /** Log records / span events in the requests received (retries included). */
+  /** Log records / span events of the requests taken into delivery (a sender's retry of a partly delivered request counts again). */
   readonly received: Record<'logs' | 'traces', number>;
   /** Of those, the ones that are not analytics (no `ge.*`): never mapped nor sent. */
   readonly ignored: Record<'logs' | 'traces', number>;
@@ -69,7 +69,7 @@ function samples(snapshot: GatewaySnapshot): Sample[] {
   });
   return [
     { name: 'requests', type: 'counter', help: 'OTLP export requests answered, by outcome', values: requests },
-    { name: 'records_received', type: 'counter', help: 'Log records and span events received (retries included)', values: bySignal(counters.received) },
+    { name: 'records_received', type: 'counter', help: 'Log records and span events of the requests taken into delivery', values: bySignal(counters.received) },
     { name: 'records_ignored', type: 'counter', help: 'Records without ge.* attributes: not analytics, not sent', values: bySignal(counters.ignored) },
     {
       name: 'records_rejected',

@@ -20,7 +20,7 @@ import type { GatewayAck, GravityGatewayOptions } from './options.js';
 
 /** A snapshot of the gateway's counters. */
 export interface GravityGatewayStats {
-  /** Log records / span events received, per signal (retries included). */
+  /** Log records / span events of the requests taken into delivery, per signal (a retry of a partly delivered request counts again; one answered from memory, refused or throttled does not). */
   readonly received: Readonly<Record<'logs' | 'traces', number>>;
   /** Of those, not analytics (no `ge.*`): never mapped nor sent. */
   readonly ignored: Readonly<Record<'logs' | 'traces', number>>;
