@@ -3,18 +3,20 @@
  * runner (each run a fresh process), verifies delivery per client at the sink, prints a table and writes
  * BENCHMARKS.md (full runs only, or with --write).
  *
- *   npm run bench                                   full run (S1, S2, IMPORT ×3 runs; S3 60 s ×1; EMIT)
+ *   npm run bench                                   full run (S1, S2, IMPORT ×3 runs; S3 60 s ×1; EMIT; GATEWAY ×3)
  *   npm run bench -- --scenario S1 --runs 1         one scenario, one run
  *   npm run bench -- --scenario IMPORT --write      one scenario, its section of BENCHMARKS.md replaced
  *   npm run bench -- --scenario S3 --duration 10    shorter sustained run
  *   npm run bench -- --scenario S1 --runners gravity-tuned,undici-floor --profile gravity-tuned
  *
- * Flags: --scenario S1,S2,S3,IMPORT,EMIT  --runs N  --s3-runs N  --duration SECONDS  --runners a,b  --concurrency N
+ *   npm run bench -- --scenario GATEWAY --runs 3     S1's workload through the OTLP gateway beside the in-process runner
+ *
+ * Flags: --scenario S1,S2,S3,IMPORT,EMIT,GATEWAY  --runs N  --s3-runs N  --duration SECONDS  --runners a,b  --concurrency N
  *        --batch N (tuned maxExportBatchSize)  --queue N  --delay-ms N (tuned scheduledDelayMillis)
- *        --profile kind[,kind] (CPU profile of the measured phase into bench/profiles/)  --write | --no-write  --out FILE
+ *        --profile kind[,kind] (CPU profile of the measured phase into bench/profiles/; `gateway`: of the gateway process)  --write | --no-write  --out FILE
  *        --runners ...,gravity-whatif --whatif '{"compression":"none"}' [--early-ack]: what-if of a src/ change
  */
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import ts from 'typescript';
@@ -25,7 +27,7 @@ import type { SinkStats } from './sink.js';
 import { expectedCountsPerClient } from './workload.js';
 
 interface Scenario {
-  readonly id: 'S1' | 'S2' | 'S3' | 'IMPORT';
+  readonly id: 'S1' | 'S2' | 'S3' | 'IMPORT' | 'GATEWAY';
   readonly title: string;
   /** Said under the scenario's table (what its runners do beyond the Setup section). */
   readonly note?: string;
@@ -58,6 +60,7 @@ const NETWORK_RUNNERS = new Set<RunnerKind>([
   'otlp-default',
   'otlp-tuned',
   'undici-floor',
+  'gateway-otlp',
 ]);
 
 function parseArgs(argv: readonly string[]): Map<string, string> {
@@ -94,7 +97,7 @@ const tuned: ProcessorSettings = {
   maxExportBatchSize: optional('batch'),
   scheduledDelayMillis: optional('delay-ms'),
 };
-const selectedScenarios = (args.get('scenario') ?? 'S1,S2,S3,IMPORT,EMIT').toUpperCase().split(',');
+const selectedScenarios = (args.get('scenario') ?? 'S1,S2,S3,IMPORT,EMIT,GATEWAY').toUpperCase().split(',');
 const runnerFilter = args.get('runners')?.split(',') as RunnerKind[] | undefined;
 const withWhatif = (kinds: readonly RunnerKind[]): readonly RunnerKind[] =>
   runnerFilter?.includes('gravity-whatif') === true ? [...kinds, 'gravity-whatif'] : kinds;
@@ -154,6 +157,16 @@ const SCENARIOS: readonly Scenario[] = [
     runners: ['gravity-import', 'gravity-tuned', 'undici-floor'],
     compareTo: 'gravity-tuned',
   },
+  {
+    id: 'GATEWAY',
+    title: "GATEWAY: S1's workload (50,000 records, 1,000 clients, loopback) through the OTLP gateway, beside the in-process exporter",
+    mode: 'burst',
+    records: 50_000,
+    clients: 1_000,
+    responseDelayMillis: 0,
+    ratePerSecond: 0,
+    runners: ['gravity-tuned', 'gateway-otlp'],
+  },
 ];
 
 // --- processes -------------------------------------------------------------------------------------
@@ -166,6 +179,54 @@ function startSink(): Promise<{ child: ChildProcess; origin: string }> {
     child.once('message', (message: { port: number }) => resolve({ child, origin: `http://127.0.0.1:${message.port}` }));
     child.once('exit', (code) => reject(new Error(`sink exited with ${code}`)));
   });
+}
+
+interface GatewayProcess {
+  readonly origin: string;
+  /** The gateway's CPU seconds so far (its /metrics `process_cpu_seconds_total`). */
+  cpuSeconds(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `gravity-otel gateway` from the snapshot of the built package, on plain node (like the runners), delivering
+ * to the sink; OTLP/HTTP only, on a free port.
+ */
+async function startGateway(sinkOrigin: string, profile: boolean): Promise<GatewayProcess> {
+  const profileArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${here(`./profiles/gateway-${Date.now()}`)}`] : [];
+  const child = spawn(process.execPath, [...profileArgs, `${OUT_DIR}gravity/cli/bin.js`, 'gateway', '--http', '127.0.0.1:0', '--grpc', 'none'], {
+    // Only the settings below: a GE_* variable of the shell (a spool, a deadline) would change what is measured.
+    env: {
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GE_'))),
+      GE_SERVER_URL: sinkOrigin,
+      GE_ACCESS_TOKEN: 'bench-token',
+      OTEL_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 30_000;
+  let origin: string | undefined;
+  while (origin === undefined) {
+    origin = /OTLP\/HTTP\s+(http:\/\/\S+?)\/v1\/logs/.exec(output)?.[1];
+    if (origin !== undefined) break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the gateway did not start: ${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const gatewayOrigin = origin;
+  return {
+    origin: gatewayOrigin,
+    async cpuSeconds() {
+      const text = await (await fetch(`${gatewayOrigin}/metrics`)).text();
+      return Number(/^process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 async function sinkCall<T>(origin: string, path: string, method: 'GET' | 'POST'): Promise<T> {
@@ -229,6 +290,8 @@ interface Measurement {
   readonly p99Millis: number | undefined;
   /** The sink's CPU time ÷ the runner's wall time (1.0: the sink's one core was busy throughout). */
   readonly sinkBusy: number | undefined;
+  /** `gateway-otlp`: the gateway process's CPU seconds per 1,000 delivered records (the runner's are the sender's). */
+  readonly gatewayCpuSecondsPer1k: number | undefined;
   readonly recordsPerSecond: number;
   readonly cpuSecondsPer1k: number;
 }
@@ -247,10 +310,13 @@ function verify(stats: SinkStats, expected: ReadonlyMap<string, number>): { lost
 
 async function measure(scenario: Scenario, kind: RunnerKind, sinkOrigin: string, expectedBurst: ReadonlyMap<string, number> | undefined): Promise<Measurement> {
   await sinkCall(sinkOrigin, `/__reset?delayMillis=${scenario.responseDelayMillis}`, 'POST');
+  const gateway = kind === 'gateway-otlp' ? await startGateway(sinkOrigin, profileKinds.has('gateway')) : undefined;
+  const gatewayCpuBefore = await gateway?.cpuSeconds();
   const config: RunnerConfig = {
     kind,
     mode: scenario.mode,
     sinkOrigin,
+    ...(gateway !== undefined ? { gatewayOrigin: gateway.origin } : {}),
     seed: SEED,
     clients: scenario.clients,
     records: scenario.records,
@@ -260,7 +326,14 @@ async function measure(scenario: Scenario, kind: RunnerKind, sinkOrigin: string,
     tuned,
     whatif,
   };
-  const result = await runChild<RunnerResult>(config, profileKinds.has(kind));
+  let result: RunnerResult;
+  let gatewayCpuSeconds: number | undefined;
+  try {
+    result = await runChild<RunnerResult>(config, profileKinds.has(kind));
+    if (gateway !== undefined) gatewayCpuSeconds = (await gateway.cpuSeconds()) - gatewayCpuBefore!;
+  } finally {
+    await gateway?.stop();
+  }
   const network = NETWORK_RUNNERS.has(kind);
   let delivered: number | undefined;
   let requests: number | undefined;
@@ -294,6 +367,7 @@ async function measure(scenario: Scenario, kind: RunnerKind, sinkOrigin: string,
     sinkBusy,
     recordsPerSecond: counted / (result.wallMillis / 1000),
     cpuSecondsPer1k: counted === 0 ? Number.NaN : result.cpuMicros / 1e6 / (counted / 1000),
+    gatewayCpuSecondsPer1k: gatewayCpuSeconds === undefined || counted === 0 ? undefined : gatewayCpuSeconds / (counted / 1000),
   };
   const warn = result.warnings > 0 ? ` warnings=${result.warnings} (${result.firstWarning})` : '';
   console.log(
@@ -302,6 +376,7 @@ async function measure(scenario: Scenario, kind: RunnerKind, sinkOrigin: string,
       `req ${measurement.requests ?? '—'}  cpu ${fmt(measurement.cpuSecondsPer1k, 3)} s/1k  ` +
       `emit ${fmt(result.emitMillis, 0)}/${fmt(result.wallMillis, 0)} ms  rss ${mb(result.peakRssBytes)} MB  p50/p99 ${p50Millis ?? '—'}/${p99Millis ?? '—'} ms` +
       (sinkBusy !== undefined ? `  sink busy ${Math.round(sinkBusy * 100)}%` : '') +
+      (measurement.gatewayCpuSecondsPer1k !== undefined ? `  gateway cpu ${fmt(measurement.gatewayCpuSecondsPer1k, 3)} s/1k` : '') +
       (result.processorDropped !== undefined ? `  processor-dropped ${result.processorDropped}` : '') +
       (result.importSummary !== undefined ? `  exit ${result.importExitCode}: ${result.importSummary}` : '') +
       warn,
@@ -392,7 +467,18 @@ function scenarioTable(scenario: Scenario, summaries: readonly RunnerSummary[]):
       ].join(' | ') + ' |',
     );
   }
-  const note = scenario.note === undefined ? '' : `\n${scenario.note}\n`;
+  const gateway = summaries.find((s) => s.kind === 'gateway-otlp');
+  const gatewayCpu = gateway === undefined ? [] : defined(gateway.runs.map((m) => m.gatewayCpuSecondsPer1k));
+  const notes = [
+    ...(scenario.note === undefined ? [] : [scenario.note]),
+    ...(gatewayCpu.length === 0
+      ? []
+      : [
+          `The \`gateway-otlp\` row's CPU is the sender's (OTel SDK and OTLP encoding); the gateway process used ` +
+            `${range(gatewayCpu, 3)} CPU s per 1,000 records (decoding, mapping, JSON, gzip, HTTP to the sink).`,
+        ]),
+  ];
+  const note = notes.map((text) => `\n${text}\n`).join('');
   return `### ${scenario.title}\n\n${lines.join('\n')}\n${note}`;
 }
 
@@ -445,6 +531,18 @@ function evaluateTargets(results: Map<string, RunnerSummary[]>, emit: EmitResult
       target: 'S1: exporter CPU ≤ 1.5× the encode floor per record',
       measured: parts.join('; '),
       met: alone !== undefined ? alone <= 1.5 : undefined,
+    });
+  }
+  const gatewayRun = find('GATEWAY', 'gateway-otlp');
+  const gatewayInProcess = find('GATEWAY', 'gravity-tuned');
+  if (gatewayRun !== undefined && gatewayInProcess !== undefined) {
+    const ratio = gatewayRun.recordsPerSecond / gatewayInProcess.recordsPerSecond;
+    lines.push({
+      target: "GATEWAY: ≥ 0.5× the in-process exporter's S1 records/s, p99 emit→accepted ≤ 2 s, 0 lost",
+      measured:
+        `${ratio.toFixed(2)}× (${fmt(gatewayRun.recordsPerSecond, 0)} vs ${fmt(gatewayInProcess.recordsPerSecond, 0)} records/s), ` +
+        `p99 ${fmt(gatewayRun.p99Millis, 0)} ms, lost ${fmt(gatewayRun.lostMax, 0)}, misattributed ${fmt(gatewayRun.misattributedMax, 0)}`,
+      met: ratio >= 0.5 && (gatewayRun.p99Millis ?? Infinity) <= 2_000 && gatewayRun.lostMax === 0 && gatewayRun.misattributedMax === 0,
     });
   }
   const s3 = find('S3', 'gravity-tuned');
@@ -672,6 +770,11 @@ async function main(): Promise<void> {
     '    JSON, gzip, the delivery machinery) with the socket replaced by an immediate `{"code":0}`. No OTel SDK, no network.',
     '  - `gravity-import`: the import CLI (`gravity-otel import FILE`) on the workload written as a JSONL file (IMPORT).',
     `  - \`undici-floor\`: the encode floor POSTed with an undici \`Pool\` of ${concurrency} connections, ${concurrency} requests in flight.`,
+    '  - `gateway-otlp` (GATEWAY): the workload\'s log records through a `BatchLogRecordProcessor` with the tuned sizes (queue',
+    '    and batch 65,536, 500 ms) and OTel\'s OTLP/HTTP protobuf exporter to `gravity-otel gateway` in a process of its own (plain node,',
+    '    the built package, ack `delivered`), which delivers to the sink. Records/s end to end (first emit → the last',
+    '    request answered, which the gateway does once the sink accepted its records); the gateway\'s own CPU is read from',
+    '    its `/metrics`. Sender, gateway and sink share the 2 cores.',
     '- "lost" = records a client should have received but did not; "misattr." = records under the wrong client,',
     '  duplicated, or beyond a client\'s expected count. Both are checked per client against the workload.',
     '- Medians of the runs with min–max; S3 runs once by default (60 s each); runs rotate the runner order.',

@@ -13,8 +13,12 @@ export type CliCommand = (argv: string[], io: CliIo) => Promise<number>;
 /** Exit code for a usage error (unknown command or option). */
 export const EXIT_USAGE = 2;
 
+/** Loaded on use: the gateway brings protobufjs (and gRPC) that the other commands do not need. */
+const runGateway: CliCommand = async (argv, io) => (await import('./gateway-command.js')).runGatewayCommand(argv, io);
+
 const COMMANDS: Readonly<Record<string, { summary: string; run: CliCommand }>> = Object.freeze({
   emulator: { summary: 'run a local Gravity collect endpoint and print what arrives', run: runEmulatorCommand },
+  gateway: { summary: 'receive OTLP (any OpenTelemetry SDK or Collector) and deliver the analytics records', run: runGateway },
   import: { summary: 'send a JSONL file (or stdin) of historical records (time_free), with progress and a summary', run: runImportCommand },
 });
 

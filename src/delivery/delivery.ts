@@ -72,6 +72,11 @@ export interface DeliveryJob {
    */
   add(batches: readonly RequestBatch[]): void;
   /**
+   * Writes the batches to the spool instead of delivering them (the spool's drainer sends them later); a batch
+   * the spool does not take whole is settled as dropped.
+   */
+  spool(batches: readonly RequestBatch[]): void;
+  /**
    * No more batches; resolves (never rejects) with what became of every batch added: one list per batch, in
    * the order they were added (a batch split after a 413 has an entry per part, in order).
    */
@@ -135,6 +140,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     'earlier records of this client wait in the spool, and the spool could not take these (full, or not writable)',
     'GRAVITY_SPOOL_FULL',
   );
+  const spoolUnavailable = new GravityExportError('the spool did not take these records (not open, full, or a write error)', 'GRAVITY_SPOOL_UNAVAILABLE');
   const compression = config.debug ? 'none' : config.compression;
   // With a spool, the first retryable failure goes to disk at once: a crash mid-outage then loses nothing.
   const maxAttempts = spool === undefined ? config.retry.maxAttempts : 1;
@@ -378,6 +384,9 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       inDelivery: () => held.inDelivery(job),
       room: (records) => held.waitForRoom(records, job, deadlineMillis, now),
       add: (batches) => addTo(job, batches),
+      spool: (batches) => {
+        for (const batch of batches) setAside(job, batch, spoolUnavailable);
+      },
       seal: () => {
         seal(job);
         return done;

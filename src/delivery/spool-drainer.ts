@@ -58,6 +58,8 @@ export interface SpoolDrainerOptions {
 
 export interface SpoolDrainer {
   readonly sink: SpoolSink;
+  /** Resolves `true` once the spool is open, `false` if it could not be opened. */
+  readonly ready: Promise<boolean>;
   /** Starts draining with `delivery` (called once the pipeline exists). */
   start(delivery: Delivery): void;
   /** Records in the spool not yet delivered, as known to this process. */
@@ -382,6 +384,7 @@ export function createSpoolDrainer(options: SpoolDrainerOptions): SpoolDrainer {
 
   return {
     sink: { append, mustFollow },
+    ready: opened.then((s) => s !== undefined),
     start(delivery) {
       loop ??= drain(delivery).catch((error: unknown) => log.error(`the spool drainer stopped: ${asError(error).message}`));
     },

@@ -10,12 +10,15 @@ function isMap(value: unknown): value is Readonly<Record<string, unknown>> {
   return proto === Object.prototype || proto === null;
 }
 
+/** What the mapping reads of a log record: an SDK `ReadableLogRecord`, or one the gateway decoded from OTLP. */
+export type LogRecordInput = Pick<ReadableLogRecord, 'attributes' | 'body' | 'eventName' | 'hrTime'>;
+
 /**
  * Maps a log record. Returns `undefined` when the record is not analytics (no `ge.*` attributes).
  * The body counts when it is a map (its keys become properties, attributes win over them); for
  * `ge.user_op: unset` a body that is a list of names is the list of properties to unset.
  */
-export function mapLogRecord(record: ReadableLogRecord, ctx: MappingContext): MapResult | undefined {
+export function mapLogRecord(record: LogRecordInput, ctx: MappingContext): MapResult | undefined {
   const attributes = record.attributes as Readonly<Record<string, unknown>>;
   if (!isGravityRecord(attributes)) return undefined;
   const body: unknown = record.body;

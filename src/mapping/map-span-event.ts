@@ -30,6 +30,9 @@ export interface SpanEventMappingOptions {
   readonly copySpanAttributes: readonly string[];
 }
 
+/** What the mapping reads of a span: an SDK `ReadableSpan`, or one the gateway decoded from OTLP. */
+export type SpanInput = Pick<GravityReadableSpan, 'attributes' | 'events' | 'spanContext'>;
+
 /**
  * One entry per span event, in event order: a result, or `undefined` for an event that is not analytics
  * (the pipeline counts it as ignored).
@@ -76,7 +79,7 @@ export function resolveSpanEventMappingOptions(options: {
  */
 export function createSpanEventMapper(
   options: SpanEventMappingOptions,
-): (span: GravityReadableSpan, ctx: MappingContext) => SpanEventResults {
+): (span: SpanInput, ctx: MappingContext) => SpanEventResults {
   return (span, ctx) => {
     const events = span.events;
     if (events.length === 0) return NO_EVENTS;
@@ -101,7 +104,7 @@ export function createSpanEventMapper(
 }
 
 /** Property sources taken from the span, lowest priority first: correlation ids, then copied attributes. */
-function spanSources(span: GravityReadableSpan, spanAttributes: Attributes, options: SpanEventMappingOptions): PropertySource[] {
+function spanSources(span: SpanInput, spanAttributes: Attributes, options: SpanEventMappingOptions): PropertySource[] {
   const sources: PropertySource[] = [];
   if (options.traceCorrelation) {
     const { traceId, spanId } = span.spanContext();

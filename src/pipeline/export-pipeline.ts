@@ -36,6 +36,18 @@ interface Collected {
   readonly rejections: Rejection[];
   count: number;
   readonly job: DeliveryJob;
+  readonly observer: ExportObserver | undefined;
+}
+
+/**
+ * Told what became of one export's records, beside its `ExportResult`: the gateway answers each OTLP request
+ * from it (which records were rejected, which clients' records were delivered).
+ */
+export interface ExportObserver {
+  /** The records rejected by validation (or too large to send), once the export is mapped. */
+  onRejections?(rejections: readonly Rejection[]): void;
+  /** What became of every batch, just before the result callback. */
+  onSettled?(settled: readonly Settled[]): void;
 }
 
 /**
@@ -57,7 +69,7 @@ export type RecordMapper<T> = (
 ) => MapResult | readonly (MapResult | undefined)[] | undefined;
 
 export interface ExportPipeline {
-  export<T>(items: readonly T[], map: RecordMapper<T>, resultCallback: (result: ExportResult) => void): void;
+  export<T>(items: readonly T[], map: RecordMapper<T>, resultCallback: (result: ExportResult) => void, observer?: ExportObserver): void;
   /**
    * Delivers batches its caller mapped and grouped (the import, which keeps each record's line number) as
    * one export, under one deadline; resolves (never rejects) with what became of each batch, in the order
@@ -93,6 +105,8 @@ export interface ExportPipeline {
   getStats(): GravityExporterStats;
   /** Counts records the OTel batch processor in front of the exporter dropped (its queue was full). */
   countProcessorDrops(records: number): void;
+  /** Resolves `true` once the spool (`spoolDir`) is open, `false` when there is none or it could not be opened. */
+  spoolReady(): Promise<boolean>;
 }
 
 export interface PipelineDependencies {
@@ -107,6 +121,11 @@ export interface PipelineDependencies {
   readonly spool?: SpoolSink;
   /** Runs after the transport is closed on shutdown (the spool's close). */
   readonly onShutdown?: () => Promise<void>;
+  /**
+   * Every batch goes to the spool as soon as it is mapped, and the spool's drainer delivers it: an export is
+   * done once its records are on disk (the gateway's spool acknowledgement). Needs `spoolDir`. @default false
+   */
+  readonly spoolFirst?: boolean;
 }
 
 /** A record that threw while it was read or serialised (a getter, a Proxy, a `toJSON`): rejected on its own. */
@@ -190,6 +209,8 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
         })
       : undefined;
   const spool = dependencies.spool ?? drainer?.sink;
+  if (dependencies.spoolFirst === true && spool === undefined) throw new TypeError('spoolFirst needs a spool (spoolDir)');
+  const spoolFirst = dependencies.spoolFirst === true;
   const delivery = createDelivery({
     config,
     transport,
@@ -208,9 +229,9 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
   let abandonTimer: NodeJS.Timeout | undefined;
   let abandoned = false;
 
-  function startCollecting(): Collected {
+  function startCollecting(observer: ExportObserver | undefined): Collected {
     const deadlineMillis = Math.min(now() + config.exportDeadlineMillis, abandonAtMillis);
-    return { grouper: new BatchGrouper(limits), rejections: [], count: 0, job: delivery.open(deadlineMillis) };
+    return { grouper: new BatchGrouper(limits), rejections: [], count: 0, job: delivery.open(deadlineMillis), observer };
   }
 
   function beginShutdown(): void {
@@ -282,16 +303,22 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
 
   /** Sends the export's open batches too, reports its rejections; resolves with its one result. */
   async function finishCollecting(collected: Collected): Promise<ExportResult> {
-    const { grouper, rejections, count, job } = collected;
-    reportRejections(rejections.concat(grouper.oversized), count);
+    const { grouper, rejections, count, job, observer } = collected;
+    const rejected = rejections.concat(grouper.oversized);
+    reportRejections(rejected, count);
+    observer?.onRejections?.(rejected);
     if (grouper.records > 0) log.debug(`exporting ${grouper.records} records`);
     await handOver(job, grouper.finish());
-    return sealed(job);
+    return sealed(job, observer);
   }
 
   /** Not in an async function: its frame would keep the mapped records alive while delivery waits. */
-  function sealed(job: DeliveryJob): Promise<ExportResult> {
-    return job.seal().then((settled) => toExportResult(settled.flat()));
+  function sealed(job: DeliveryJob, observer: ExportObserver | undefined): Promise<ExportResult> {
+    return job.seal().then((perBatch) => {
+      const settled = perBatch.flat();
+      observer?.onSettled?.(settled);
+      return toExportResult(settled);
+    });
   }
 
   /**
@@ -301,6 +328,10 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
    * past its deadline) does a batch that still does not fit go over the cap, dropped and reported.
    */
   async function handOver(job: DeliveryJob, batches: readonly RequestBatch[]): Promise<void> {
+    if (spoolFirst) {
+      job.spool(batches);
+      return;
+    }
     let left = batches.reduce((n, batch) => n + batch.eventJson.length, 0);
     let start = 0;
     while (start < batches.length) {
@@ -328,8 +359,8 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
    * records takes ~0.3 s to map and serialise, which must land neither on that emit call nor in one block.
    * Each client's batches that fill up meanwhile are sent at once, so the requests overlap the mapping.
    */
-  async function collectInSlices<T>(items: readonly T[], map: RecordMapper<T>): Promise<ExportResult> {
-    const collected = startCollecting();
+  async function collectInSlices<T>(items: readonly T[], map: RecordMapper<T>, observer: ExportObserver | undefined): Promise<ExportResult> {
+    const collected = startCollecting(observer);
     const { grouper, job } = collected;
     try {
       for (let start = 0; start < items.length; start += ITEMS_PER_SLICE) {
@@ -413,7 +444,7 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
   }
 
   return {
-    export<T>(items: readonly T[], map: RecordMapper<T>, resultCallback: (result: ExportResult) => void): void {
+    export<T>(items: readonly T[], map: RecordMapper<T>, resultCallback: (result: ExportResult) => void, observer?: ExportObserver): void {
       const done = once(resultCallback);
       if (shutdownPromise !== undefined) {
         done({ code: ExportResultCode.FAILED, error: new GravityShutdownError() });
@@ -425,9 +456,9 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
       };
       let result: Promise<ExportResult>;
       if (items.length > ITEMS_PER_SLICE) {
-        result = collectInSlices(items, map);
+        result = collectInSlices(items, map, observer);
       } else {
-        const collected = startCollecting();
+        const collected = startCollecting(observer);
         try {
           collectSlice(items, 0, items.length, map, collected);
           result = finishCollecting(collected);
@@ -492,5 +523,6 @@ export function createExportPipeline(config: ResolvedConfig, dependencies: Pipel
     countProcessorDrops(records: number): void {
       stats.droppedByProcessor += records;
     },
+    spoolReady: () => drainer?.ready ?? Promise.resolve(false),
   };
 }

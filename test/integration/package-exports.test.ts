@@ -1,7 +1,8 @@
 /**
  * The published package: `npm pack` holds the built code, both type trees, README and LICENSE and no tests;
  * a consumer project with the packed tarball installed imports it with `require` (CJS) and `import` (ESM),
- * each in its own Node process, and exports a record end to end to the emulator.
+ * each in its own Node process, and exports a record end to end to the emulator; the gateway subpath likewise
+ * starts and takes an OTLP request.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -51,6 +52,34 @@ import { LoggerProvider, BatchLogRecordProcessor } from '@opentelemetry/sdk-logs
 const entry = import.meta.resolve('gravity-otel-exporter');
 ${CONSUMER_BODY}`;
 
+/**
+ * The gateway from the installed package: both receivers (the gRPC one loads grpc-js on demand), one OTLP/JSON
+ * request, a drained close; prints the resolved entry and the answer's status.
+ */
+const GATEWAY_BODY = `
+const record = { attributes: [{ key: 'ge.client_id', value: { stringValue: process.env.CLIENT } }], eventName: 'via_gateway' };
+(async () => {
+  const gateway = await startGateway({ httpEndpoint: '127.0.0.1:0', grpcEndpoint: '127.0.0.1:0' }); // GE_* from env
+  const response = await fetch(gateway.httpUrl + '/v1/logs', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [record] }] }] }),
+  });
+  await gateway.close();
+  console.log(JSON.stringify({ entry, status: response.status, grpc: typeof gateway.grpcAddress }));
+})();
+`;
+
+const CJS_GATEWAY = `
+const { startGateway } = require('gravity-otel-exporter/gateway');
+const entry = require.resolve('gravity-otel-exporter/gateway');
+${GATEWAY_BODY}`;
+
+const ESM_GATEWAY = `
+import { startGateway } from 'gravity-otel-exporter/gateway';
+const entry = import.meta.resolve('gravity-otel-exporter/gateway');
+${GATEWAY_BODY}`;
+
 interface PackedFile {
   path: string;
 }
@@ -67,19 +96,29 @@ before(async () => {
   const installed = path.join(consumer, 'node_modules', 'gravity-otel-exporter');
   mkdirSync(installed, { recursive: true });
   await run('tar', ['-xzf', path.join(consumer, filename), '-C', installed, '--strip-components=1']);
-  // The package's dependency and peers, as an offline install would provide them.
-  for (const dependency of ['undici', '@opentelemetry']) {
+  // The package's dependencies (the gateway's included: protobufjs, optional @grpc/grpc-js) and peers, as an
+  // offline install would provide them.
+  for (const dependency of ['undici', '@opentelemetry', 'protobufjs', 'long', '@grpc', '@js-sdsl', '@protobufjs', 'lodash.camelcase']) {
     symlinkSync(path.join(repoRoot, 'node_modules', dependency), path.join(consumer, 'node_modules', dependency), 'dir');
   }
   writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
   writeFileSync(path.join(consumer, 'consumer.cjs'), CJS_CONSUMER);
   writeFileSync(path.join(consumer, 'consumer.mjs'), ESM_CONSUMER);
+  writeFileSync(path.join(consumer, 'gateway.cjs'), CJS_GATEWAY);
+  writeFileSync(path.join(consumer, 'gateway.mjs'), ESM_GATEWAY);
 });
 after(() => rmSync(consumer, { recursive: true, force: true }));
 beforeEach(async () => {
   emulator = await startEmulator({ accessToken: TOKEN });
 });
 afterEach(() => emulator.close());
+
+async function runGatewayConsumer(file: string, client: string): Promise<{ entry: string; status: number; grpc: string }> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GE_')));
+  const env = { ...inherited, GE_SERVER_URL: emulator.url, GE_ACCESS_TOKEN: TOKEN, CLIENT: client };
+  const { stdout } = await run(process.execPath, [file], { cwd: consumer, env, timeout: 60_000 });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as { entry: string; status: number; grpc: string };
+}
 
 async function runConsumer(file: string, client: string): Promise<{ entry: string; emulator: string; attributes: string; console: string }> {
   const env = { ...process.env, GE_SERVER_URL: emulator.url, GE_ACCESS_TOKEN: TOKEN, CLIENT: client };
@@ -103,6 +142,10 @@ describe('package', () => {
       'dist/cjs/package.json',
       'dist/esm/emulator/index.js',
       'dist/cjs/emulator/index.d.ts',
+      'dist/esm/gateway/index.js',
+      'dist/esm/gateway/index.d.ts',
+      'dist/cjs/gateway/index.js',
+      'dist/cjs/gateway/index.d.ts',
       'dist/esm/cli/bin.js',
       'dist/esm/emulator/console/assets/index.html',
       'dist/esm/emulator/console/assets/console.js',
@@ -119,7 +162,7 @@ describe('package', () => {
     const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
 
     assert.equal(manifest.sideEffects, false);
-    for (const subpath of ['.', './emulator']) {
+    for (const subpath of ['.', './emulator', './gateway']) {
       assert.deepEqual(Object.keys(manifest.exports[subpath]), ['import', 'require']);
       assert.equal(Object.keys(manifest.exports[subpath].import)[0], 'types');
       assert.equal(Object.keys(manifest.exports[subpath].require)[0], 'types');
@@ -153,4 +196,17 @@ describe('package', () => {
       ],
     );
   });
+
+  for (const [format, file] of [['a CommonJS', 'gateway.cjs'], ['an ES module', 'gateway.mjs']] as const) {
+    it(`${format} consumer starts the gateway from the package, OTLP/gRPC included, and a record goes through it`, async () => {
+      const result = await runGatewayConsumer(file, `gateway-${file}`);
+
+      assert.match(result.entry, new RegExp(`gravity-otel-exporter[\\\\/]dist[\\\\/]${file.endsWith('.cjs') ? 'cjs' : 'esm'}[\\\\/]gateway[\\\\/]index\\.js$`));
+      assert.deepEqual([result.status, result.grpc], [200, 'string']);
+      assert.deepEqual(
+        emulator.events().map((e) => [e.client_id, e.event]),
+        [[`gateway-${file}`, 'via_gateway']],
+      );
+    });
+  }
 });
