@@ -53,7 +53,7 @@ const RUN_TIMEOUT_MILLIS = 60_000;
 const NOT_RUN: ReadonlyArray<{ section: string; reason: string }> = [
   {
     section: 'OTLP gateway: services in other languages, and Collector fleets',
-    reason: 'a server that runs until SIGTERM; gateway-readme.test.ts runs it as pasted',
+    reason: 'a server that runs until SIGTERM, run as pasted by gateway-readme.test.ts',
   },
 ];
 
