@@ -119,13 +119,17 @@ interface CauseState {
   timer: NodeJS.Timeout | undefined;
 }
 
-/** Writes lines, at most one per cause per interval; the count of those held back follows at the interval's end. */
+/**
+ * Writes lines, at most one per cause per interval; the count of those held back follows at the interval's end.
+ * @internal
+ */
 export interface Throttle {
   write(cause: string, level: 'warn' | 'error', line: string): void;
   /** Writes every held-back count now (at exit). */
   flush(): void;
 }
 
+/** @internal */
 export interface ThrottleOptions {
   readonly intervalMillis?: number;
   readonly now?: () => number;
@@ -134,7 +138,10 @@ export interface ThrottleOptions {
   readonly cancel?: (handle: NodeJS.Timeout) => void;
 }
 
-/** Rate limit of the sink, exported for its tests. */
+/**
+ * Rate limit of the sink, exported for its tests.
+ * @internal
+ */
 export function createThrottle(output: (line: string, level: 'warn' | 'error') => void, options: ThrottleOptions = {}): Throttle {
   const intervalMillis = options.intervalMillis ?? REPORT_INTERVAL_MILLIS;
   const now = options.now ?? Date.now;

@@ -5,13 +5,13 @@
  * flushes, and answers `{"id":1,"stats":{...}}` on stdout. Prints `{"ready":true}` first; exits when stdin ends.
  */
 import { createInterface } from 'node:readline';
-import type { AnyValue, LogAttributes } from '@opentelemetry/api-logs';
+import type { LogAttributes, LogBody } from './otel-line.js';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { GravityLogRecordExporter } from '../../src/index.js';
 
 interface Command {
   id: number;
-  emit: Array<{ eventName?: string; attributes: LogAttributes; body?: AnyValue }>;
+  emit: Array<{ eventName?: string; attributes: LogAttributes; body?: LogBody }>;
 }
 
 const exporter = new GravityLogRecordExporter({

@@ -4,7 +4,6 @@
  * the same way through them and through the in-process exporters, so their Gravity payloads can be compared.
  */
 import { createRequire } from 'node:module';
-import type { Logger } from '@opentelemetry/api-logs';
 import type { Tracer } from '@opentelemetry/api';
 import { OTLPLogExporter as HttpJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as HttpProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -15,8 +14,9 @@ import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { IdGenerator, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { IdGenerator, SpanExporter } from '@opentelemetry/sdk-trace';
+import { createBatchSpanProcessor, TracerProvider } from './otel-line.js';
+import type { Logger } from './otel-line.js';
 import type { AcceptedEvent } from '../../src/emulator/index.js';
 
 export type OtlpProtocol = 'http/json' | 'http/protobuf' | 'grpc';
@@ -96,11 +96,11 @@ export class CountingIdGenerator implements IdGenerator {
   }
 }
 
-export function traceProvider(exporter: SpanExporter): BasicTracerProvider {
-  return new BasicTracerProvider({
+export function traceProvider(exporter: SpanExporter): TracerProvider {
+  return new TracerProvider({
     resource: SCENARIO_RESOURCE,
     idGenerator: new CountingIdGenerator(),
-    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 60_000, maxExportBatchSize: 512, maxQueueSize: 4096 })],
+    spanProcessors: [createBatchSpanProcessor(exporter, { scheduledDelayMillis: 60_000, maxExportBatchSize: 512, maxQueueSize: 4096 })],
   });
 }
 

@@ -7,7 +7,7 @@
  * the first record was emitted, how long shutdown took, and the exporter's counters.
  */
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
-import type { AnyValueMap } from '@opentelemetry/api-logs';
+import type { AnyValueMap } from './otel-line.js';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { createGravityLogRecordProcessor, GravityLogRecordExporter } from '../../src/index.js';
 

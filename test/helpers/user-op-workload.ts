@@ -4,7 +4,7 @@
  * Record `i` belongs to client `c<i % clients>` and carries its sequence number in its event time
  * (`T0 + i` ms; `unset` and `delete` have no other place for it), so arrival order can be checked per client.
  */
-import type { LogAttributes, LogBody } from '@opentelemetry/api-logs';
+import type { LogAttributes, LogBody } from './otel-line.js';
 
 /** Event time of record 0: an hour ago (well inside the service's 10-day window). */
 export function workloadTimeOrigin(): number {

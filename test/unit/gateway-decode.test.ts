@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import { JsonLogsSerializer, JsonTraceSerializer, ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { createBatchSpanProcessor, TracerProvider } from '../helpers/otel-line.js';
+import type { ReadableSpan, SpanExporter } from '../helpers/otel-line.js';
 import { decodeLogsJson, decodeTracesJson } from '../../src/gateway/otlp-json.js';
 import { decodeLogsProtobuf, decodeTracesProtobuf } from '../../src/gateway/otlp-protobuf.js';
 import { OtlpDecodeError, readLogRecord, readSpan } from '../../src/gateway/otlp-records.js';
@@ -37,7 +37,7 @@ const ENCODINGS = [
 ] as const;
 
 /** Spans as BatchSpanProcessor hands them to an exporter. */
-async function endedSpans(build: (provider: BasicTracerProvider) => void): Promise<ReadableSpan[]> {
+async function endedSpans(build: (provider: TracerProvider) => void): Promise<ReadableSpan[]> {
   const spans: ReadableSpan[] = [];
   const capture: SpanExporter = {
     export: (batch, done) => {
@@ -46,7 +46,7 @@ async function endedSpans(build: (provider: BasicTracerProvider) => void): Promi
     },
     shutdown: async () => {},
   };
-  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(capture)] });
+  const provider = new TracerProvider({ spanProcessors: [createBatchSpanProcessor(capture)] });
   build(provider);
   await provider.forceFlush();
   return spans;
