@@ -218,32 +218,22 @@ export function missingConfiguration(option: string, message: string, expected: 
 
 // The TypeError and RangeError faces of GravityConfigurationError: same name, code and fields (and the class
 // name, which is what util.inspect and uncaught-error output show).
-const ConfigurationTypeError = class GravityConfigurationError extends TypeError {
-  override name = 'GravityConfigurationError';
-  readonly code = CONFIGURATION_ERROR_CODE;
-  readonly option: string;
-  readonly expected: string;
-  readonly actual: string | undefined;
-  constructor(message: string, problem: ConfigurationProblem) {
-    super(message);
-    this.option = problem.option;
-    this.expected = problem.expected;
-    this.actual = problem.actual;
-    configurationErrors.add(this);
-  }
-};
+function configurationErrorFace(Base: new (message?: string) => Error) {
+  return class GravityConfigurationError extends Base {
+    override name = 'GravityConfigurationError';
+    readonly code = CONFIGURATION_ERROR_CODE;
+    readonly option: string;
+    readonly expected: string;
+    readonly actual: string | undefined;
+    constructor(message: string, problem: ConfigurationProblem) {
+      super(message);
+      this.option = problem.option;
+      this.expected = problem.expected;
+      this.actual = problem.actual;
+      configurationErrors.add(this);
+    }
+  };
+}
 
-const ConfigurationRangeError = class GravityConfigurationError extends RangeError {
-  override name = 'GravityConfigurationError';
-  readonly code = CONFIGURATION_ERROR_CODE;
-  readonly option: string;
-  readonly expected: string;
-  readonly actual: string | undefined;
-  constructor(message: string, problem: ConfigurationProblem) {
-    super(message);
-    this.option = problem.option;
-    this.expected = problem.expected;
-    this.actual = problem.actual;
-    configurationErrors.add(this);
-  }
-};
+const ConfigurationTypeError = configurationErrorFace(TypeError);
+const ConfigurationRangeError = configurationErrorFace(RangeError);

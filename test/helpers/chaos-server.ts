@@ -12,6 +12,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { createSeededRandom } from '../../src/emulator/faults.js';
 
 export const BEHAVIOURS = [
   'ok',
@@ -91,17 +92,8 @@ export function hash32(text: string): number {
   return h >>> 0;
 }
 
-/** mulberry32. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The emulator's seeded PRNG (mulberry32): a seed always replays the same behaviours. */
+export const seededRandom = createSeededRandom;
 
 function pick(mix: BehaviourMix, random: () => number): Behaviour {
   const entries = Object.entries(mix).filter(([, weight]) => weight !== undefined && weight > 0) as Array<[Behaviour, number]>;
