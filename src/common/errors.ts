@@ -49,7 +49,8 @@ export class GravityConfigurationError extends GravityExportError {
   readonly option: string;
   readonly expected: string;
   readonly actual: string | undefined;
-  constructor(message: string, problem: ConfigurationProblem) {
+  /** `problem` names the setting; without it (an error about the set-up as a whole) `option` and `expected` are empty. */
+  constructor(message: string, problem: ConfigurationProblem = { option: '', expected: '', actual: undefined }) {
     super(message, CONFIGURATION_ERROR_CODE);
     this.option = problem.option;
     this.expected = problem.expected;
