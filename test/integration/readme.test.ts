@@ -43,6 +43,7 @@ import { promisify } from 'node:util';
 import { startEmulator } from '../../src/emulator/index.js';
 import { parseMarker, PROGRAM_LANGUAGES, readFencedBlocks } from '../helpers/readme-blocks.js';
 import type { BlockSpec, FencedBlock } from '../helpers/readme-blocks.js';
+import { OTEL_LINE } from '../helpers/otel-line.js';
 
 const run = promisify(execFile);
 const repoRoot = process.cwd();
@@ -77,10 +78,8 @@ const programs: ProgramBlock[] = blocks
     }
   });
 
-/** The installed OpenTelemetry JS line, from @opentelemetry/core's major version. */
-const otelLine = Number(
-  (JSON.parse(readFileSync(createRequire(path.join(repoRoot, 'package.json')).resolve('@opentelemetry/core/package.json'), 'utf8')) as { version: string }).version.split('.')[0],
-);
+/** The installed OpenTelemetry JS line (core 3.x exports no ./package.json to read its version from). */
+const otelLine: number = OTEL_LINE;
 
 function describeBlock(block: FencedBlock): string {
   return `README.md:${block.line} (${block.section})`;
