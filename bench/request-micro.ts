@@ -21,6 +21,7 @@
  * - `delivery-128`: the same at the exporter's default of 128 connections.
  */
 import { execFileSync, fork } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import type { RequestBatch } from '../src/batching/request-batch.js';
@@ -128,6 +129,11 @@ async function main(): Promise<void> {
     const batches = makeBatches().slice(0, requestLimit);
     const names = variantNames.filter((n) => variants[n] !== undefined);
     const micros = new Map<string, number[]>(names.map((n) => [n, []]));
+    const gcMicros = new Map<string, number[]>(names.map((n) => [n, []]));
+    let gcMillis = 0;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) gcMillis += entry.duration;
+    }).observe({ entryTypes: ['gc'] });
     const reset = (): Promise<unknown> => fetch(`${origin}/__reset?delayMillis=${delayMillis}`, { method: 'POST' });
     // One untimed round each: JIT warm-up.
     for (const name of names) {
@@ -150,20 +156,26 @@ async function main(): Promise<void> {
       for (let i = 0; i < names.length; i++) {
         const name = names[(i + r) % names.length]!;
         await reset();
+        const gc0 = gcMillis;
         const cpu0 = process.cpuUsage();
         await variants[name]!(origin, batches);
         const cpu = process.cpuUsage(cpu0);
+        // GC entries are delivered asynchronously: give them a turn before reading.
+        await new Promise((resolve) => setImmediate(resolve));
         micros.get(name)!.push((cpu.user + cpu.system) / batches.length);
+        gcMicros.get(name)!.push(((gcMillis - gc0) * 1000) / batches.length);
       }
     }
     const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const base = median(micros.get(names[0]!)!);
     console.log(`${batches.length} requests per round, ${rounds} rounds, delay ${delayMillis} ms, concurrency ${concurrency}`);
-    console.log('| variant | µs CPU per request, median (min–max) | × first |');
-    console.log('|---|---:|---:|');
+    console.log('| variant | µs CPU per request, median (min–max) | × first | of which GC pauses, µs |');
+    console.log('|---|---:|---:|---:|');
     for (const name of names) {
       const xs = micros.get(name)!;
-      console.log(`| ${name} | ${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}) | ${(median(xs) / base).toFixed(2)}× |`);
+      console.log(
+        `| ${name} | ${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}) | ${(median(xs) / base).toFixed(2)}× | ${median(gcMicros.get(name)!).toFixed(0)} |`,
+      );
     }
   } finally {
     sink.disconnect();

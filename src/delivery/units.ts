@@ -194,6 +194,11 @@ export class Slots {
     this._free--;
     return true;
   }
+  /** Resolves with a slot, once one is free (first come, first served). */
+  next(): Promise<void> {
+    if (this.tryAcquire()) return Promise.resolve();
+    return new Promise<void>((resolve) => this._waiters.add(resolve));
+  }
   /** Resolves `true` with a slot, or `false` if `signal` aborted first. */
   async acquire(signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return false;

@@ -105,8 +105,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.deadlineMillis = Date.now() + timeoutMillis;
     this._signal = signal;
     this._resolve = resolve;
-    if (signal !== undefined) signal.addEventListener('abort', this, { once: true });
-    sweeper.track(this);
+    sweeper.track(this, signal);
   }
 
   get settled(): boolean {
@@ -114,8 +113,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   /** The request's abort signal fired (shutdown, or the memory cap dropped the batch). */
-  handleEvent(): void {
-    const reason: unknown = this._signal?.reason;
+  abort(reason: unknown): void {
     this._settle(abortedFailure(reason));
     this._controller?.abort(reason instanceof Error ? reason : new GravityExportError('request aborted', 'ABORTED'));
   }
@@ -174,8 +172,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     this._resolve = undefined;
     this._chunks = [];
     this._headers = undefined;
-    this._signal?.removeEventListener('abort', this);
-    this._sweeper.untrack(this);
+    this._sweeper.untrack(this, this._signal);
     if (result.status !== 'success') log.debug(`POST ${this._sweeper.displayUrl} failed: ${result.error.message}`);
     resolve(result);
   }
@@ -203,6 +200,11 @@ function classify(statusCode: number, headers: ResponseHeaders | undefined, text
  */
 class AttemptSweeper {
   private readonly _inFlight = new Set<Attempt>();
+  /**
+   * The attempts in flight under each abort signal: one listener per signal, however many requests share it
+   * (delivery passes one signal to all first attempts), instead of an add and a remove per request.
+   */
+  private readonly _bySignal = new WeakMap<AbortSignal, Set<Attempt>>();
   private _timer: NodeJS.Timeout | undefined;
   /** The endpoint without its token, for log lines. */
   readonly displayUrl: string;
@@ -211,7 +213,18 @@ class AttemptSweeper {
     this.displayUrl = displayUrl;
   }
 
-  track(attempt: Attempt): void {
+  track(attempt: Attempt, signal: AbortSignal | undefined): void {
+    if (signal !== undefined) {
+      let attempts = this._bySignal.get(signal);
+      if (attempts === undefined) {
+        const group = (attempts = new Set());
+        this._bySignal.set(signal, group);
+        signal.addEventListener('abort', () => {
+          for (const aborted of group) aborted.abort(signal.reason);
+        }, { once: true });
+      }
+      attempts.add(attempt);
+    }
     this._inFlight.add(attempt);
     if (this._timer === undefined) {
       this._timer = setInterval(() => this._sweep(), SWEEP_INTERVAL_MILLIS);
@@ -219,8 +232,9 @@ class AttemptSweeper {
     }
   }
 
-  untrack(attempt: Attempt): void {
+  untrack(attempt: Attempt, signal: AbortSignal | undefined): void {
     this._inFlight.delete(attempt);
+    if (signal !== undefined) this._bySignal.get(signal)?.delete(attempt);
   }
 
   private _sweep(): void {
