@@ -19,12 +19,19 @@
  * - `delivery`: `createDelivery` fed every batch in one job (lanes, units, slots, the retry decorator, encoding,
  *   the transport), `maxConcurrentRequests` = `concurrency`.
  * - `delivery-128`: the same at the exporter's default of 128 connections.
+ * - `encode-loop` / `delivery-instant`: no network: a transport that answers success on the next turn of the
+ *   event loop, fed by a bare loop doing the same encoding, or by `createDelivery` (128 connections): the
+ *   delivery machinery's own cost per batch, without the network's noise.
+ *
+ * Each row is read against its reference: the undici loop for the network rows, the encode loop for
+ * `delivery-instant`.
  */
 import { execFileSync, fork } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import type { RequestBatch } from '../src/batching/request-batch.js';
+import type { SendResult, Transport } from '../src/transport/types.js';
 import { encodeBody, toPayloadJson } from '../src/batching/encode.js';
 import { resolveConfig } from '../src/config/resolve-config.js';
 import { createDelivery } from '../src/delivery/delivery.js';
@@ -42,7 +49,7 @@ const arg = (name: string, fallback: string): string => {
 const rounds = Number(arg('rounds', '5'));
 const delayMillis = Number(arg('delay-ms', '20'));
 const concurrency = Number(arg('concurrency', '64'));
-const variantNames = arg('variants', 'undici,transport,delivery,delivery-128').split(',');
+const variantNames = arg('variants', 'undici,transport,delivery,delivery-128,encode-loop,delivery-instant').split(',');
 const requestLimit = Number(arg('requests', 'Infinity'));
 const callgrind = argv.includes('--callgrind');
 
@@ -105,11 +112,29 @@ const variants: Record<string, Variant> = {
   },
   delivery: (origin, batches) => deliver(origin, batches, concurrency),
   'delivery-128': (origin, batches) => deliver(origin, batches, 128),
+  async 'encode-loop'(_origin, batches) {
+    await workers(128, batches, async (batch) => {
+      const { body, compressed } = encodeBody(toPayloadJson(batch), 'gzip');
+      const result = await instant.send({ body, compressed, recordCount: batch.eventJson.length });
+      if (result.status !== 'success') throw result.error;
+    });
+  },
+  'delivery-instant': (origin, batches) => deliver(origin, batches, 128, instant),
 };
 
-async function deliver(origin: string, batches: readonly RequestBatch[], connections: number): Promise<void> {
+/** Which row each row is read against. */
+const REFERENCE: Record<string, string> = { 'encode-loop': 'encode-loop', 'delivery-instant': 'encode-loop' };
+
+const SUCCESS: SendResult = { status: 'success', response: { code: 0 } };
+/** Answers success on the next turn of the event loop, as a response would. */
+const instant: Transport = {
+  send: () => new Promise((resolve) => setImmediate(resolve, SUCCESS)),
+  close: () => Promise.resolve(),
+};
+
+async function deliver(origin: string, batches: readonly RequestBatch[], connections: number, through?: Transport): Promise<void> {
   const config = resolveConfig({ url: origin, accessToken: 'bench-token', maxConcurrentRequests: connections, maxBufferedRecords: 1_000_000, timeoutMillis: 600_000, exportDeadlineMillis: 600_000 });
-  const transport = createHttpTransport(config);
+  const transport = through ?? createHttpTransport(config);
   const delivery = createDelivery({ config, transport, stats: new StatsRecorder(), now: Date.now, sleep: sleepUnref, random: Math.random, spool: undefined });
   const job = delivery.open(Date.now() + 600_000);
   job.add(batches);
@@ -167,14 +192,15 @@ async function main(): Promise<void> {
       }
     }
     const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const base = median(micros.get(names[0]!)!);
     console.log(`${batches.length} requests per round, ${rounds} rounds, delay ${delayMillis} ms, concurrency ${concurrency}`);
-    console.log('| variant | µs CPU per request, median (min–max) | × first | of which GC pauses, µs |');
+    console.log('| variant | µs CPU per request, median (min–max) | × its reference | of which GC pauses, µs |');
     console.log('|---|---:|---:|---:|');
     for (const name of names) {
       const xs = micros.get(name)!;
+      const reference = micros.get(REFERENCE[name] ?? 'undici');
+      const ratio = reference === undefined ? '—' : `${(median(xs) / median(reference)).toFixed(2)}× ${REFERENCE[name] ?? 'undici'}`;
       console.log(
-        `| ${name} | ${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}) | ${(median(xs) / base).toFixed(2)}× | ${median(gcMicros.get(name)!).toFixed(0)} |`,
+        `| ${name} | ${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}) | ${ratio} | ${median(gcMicros.get(name)!).toFixed(1)} |`,
       );
     }
   } finally {
