@@ -7,13 +7,14 @@
  *   npm run bench -- --scenario S1 --runs 1         one scenario, one run
  *   npm run bench -- --scenario S3 --duration 10    shorter sustained run
  *   npm run bench -- --scenario S1 --runners gravity-tuned,undici-floor --profile gravity-tuned
+ *   npm run bench -- --scenario REQ                 per-request CPU of each layer (bench/request-micro.ts)
  *
- * Flags: --scenario S1,S2,S3,EMIT  --runs N  --s3-runs N  --duration SECONDS  --runners a,b  --concurrency N
+ * Flags: --scenario S1,S2,S3,EMIT,REQ  --runs N  --s3-runs N  --duration SECONDS  --runners a,b  --concurrency N
  *        --batch N (tuned maxExportBatchSize)  --queue N  --delay-ms N (tuned scheduledDelayMillis)
  *        --profile kind[,kind] (CPU profile of the measured phase into bench/profiles/)  --write | --no-write  --out FILE
  *        --runners ...,gravity-whatif --whatif '{"compression":"none"}' [--early-ack]: what-if of a src/ change
  */
-import { fork } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import ts from 'typescript';
@@ -82,7 +83,7 @@ const tuned: ProcessorSettings = {
   maxExportBatchSize: optional('batch'),
   scheduledDelayMillis: optional('delay-ms'),
 };
-const selectedScenarios = (args.get('scenario') ?? 'S1,S2,S3,EMIT').toUpperCase().split(',');
+const selectedScenarios = (args.get('scenario') ?? 'S1,S2,S3,EMIT,REQ').toUpperCase().split(',');
 const runnerFilter = args.get('runners')?.split(',') as RunnerKind[] | undefined;
 const withWhatif = (kinds: readonly RunnerKind[]): readonly RunnerKind[] =>
   runnerFilter?.includes('gravity-whatif') === true ? [...kinds, 'gravity-whatif'] : kinds;
@@ -185,6 +186,38 @@ function runChild<T>(config: RunnerConfig, profile: boolean): Promise<T> {
       if (!settled) reject(new Error(`${config.kind} exited with ${code} before reporting`));
     });
   });
+}
+
+/** bench/request-micro.ts in its own process (it starts its own sink); resolves with its markdown table. */
+function runRequestMicro(): Promise<string> {
+  const micro = here('./request-micro.ts');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', micro, '--rounds', String(Math.max(5, runs)), '--concurrency', String(concurrency)], { maxBuffer: 1 << 20 }, (error, stdout) => {
+      if (error !== null) reject(error);
+      else resolve(stdout.split('\n').filter((line) => line.startsWith('|')).join('\n'));
+    });
+  });
+}
+
+function requestSection(table: string): string {
+  return [
+    '### Per-request CPU of each layer (S2\'s 3,456 request batches, 20 ms answers)',
+    '',
+    '`bench/request-micro.ts` sends the same batches through each layer of the exporter, in one process beside the',
+    'sink\'s, and reads `process.cpuUsage()` per request (medians of rounds in rotating order). What each layer adds',
+    'is the price of the guarantees it holds:',
+    `- \`undici\`: a bare loop, the exporter's encoding (JSON, gzip level 1) and \`pool.request()\` + \`body.text()\`, ${concurrency} connections.`,
+    '- `transport`: one attempt of the exporter\'s HTTP transport instead: the whole-attempt deadline (one sweep',
+    '  timer for all attempts), abort, the wire headers (`GE-Integration-*`), the response cap and its classification.',
+    '- `delivery`, `delivery-128`: `createDelivery` at the same and at the default 128 connections: order per client',
+    '  (lanes), the memory cap\'s accounting, connection slots, the retry machinery (engaged only after a retryable',
+    '  result), settling each batch.',
+    '- `encode-loop` / `delivery-instant`: no network (a transport that answers on the next turn of the event loop):',
+    '  the delivery machinery\'s own cost per batch, without the network\'s noise.',
+    '',
+    table,
+    '',
+  ].join('\n');
 }
 
 // --- measurement -----------------------------------------------------------------------------------
@@ -521,6 +554,12 @@ async function main(): Promise<void> {
         false,
       );
       const section = emitSection(emit);
+      sections.push(section);
+      console.log(`\n${section}`);
+    }
+    if (selectedScenarios.includes('REQ')) {
+      console.log('\nPer-request CPU of each layer (bench/request-micro.ts)');
+      const section = requestSection(await runRequestMicro());
       sections.push(section);
       console.log(`\n${section}`);
     }
