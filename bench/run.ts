@@ -114,7 +114,7 @@ const SCENARIOS: readonly Scenario[] = [
     clients: 10_000,
     responseDelayMillis: 20,
     ratePerSecond: 0,
-    runners: ['gravity-default', 'gravity-tuned', 'otlp-default', 'otlp-tuned', 'undici-floor'],
+    runners: ['gravity-default', 'gravity-tuned', 'otlp-default', 'otlp-tuned', 'undici-floor', 'otel-floor'],
   },
   {
     id: 'S3',
