@@ -28,9 +28,9 @@ import { createExportPipeline } from '../src/pipeline/export-pipeline.js';
 import { mapLogRecord } from '../src/mapping/map-log-record.js';
 import type { Transport } from '../src/transport/types.js';
 import { VERSION } from '../src/common/version.js';
-import type { Logger } from '../test/helpers/otel-line.js';
+import type { LogBody, Logger } from '../test/helpers/otel-line.js';
 import { createWorkload, generateWorkload, stampEmitTime, toImportLine, toLogRecord, toWireEvent } from './workload.js';
-import type { BenchRecord } from './workload.js';
+import type { BenchRecord, BenchUserOp } from './workload.js';
 
 export type RunnerKind =
   | 'gravity-default'
@@ -43,7 +43,8 @@ export type RunnerKind =
   | 'gravity-encode'
   | 'gravity-import'
   | 'undici-floor'
-  | 'gateway-otlp';
+  | 'gateway-otlp'
+  | 'otel-floor';
 
 /** Overrides of the tuned processor settings (`gravity.GRAVITY_PROCESSOR_DEFAULTS` otherwise). */
 export interface ProcessorSettings {
@@ -186,12 +187,71 @@ function earlyAck(inner: gravity.GravityLogRecordExporter): LogRecordExporter {
   };
 }
 
+/**
+ * The OTel floor's exporter: the least a hand-written Gravity exporter must do per export, with no checks,
+ * retries, deadlines or memory cap. Each log record becomes the wire event the bench expects (`toWireEvent`),
+ * the export is grouped per client (≤ 200 records per request), and each request is `JSON.stringify` + `gzipSync`
+ * + a POST over an undici `Pool` of `concurrency` connections, `concurrency` requests in flight.
+ */
+function floorExporter(config: RunnerConfig): LogRecordExporter & { requests(): number } {
+  const pool = new Pool(config.sinkOrigin, { connections: config.concurrency, keepAliveTimeout: 4_000 });
+  let requests = 0;
+  const post = async (clientId: string, events: Record<string, unknown>[]): Promise<void> => {
+    requests++;
+    const body = gzipSync(Buffer.from(JSON.stringify({ client_id: clientId, event_list: events }), 'utf8'));
+    const response = await pool.request({
+      path: COLLECT_PATH,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'gravity-content-compress': 'gzip' },
+      body,
+    });
+    const text = await response.body.text();
+    if (response.statusCode !== 200 || !text.includes('"code":0')) throw new Error(`HTTP ${response.statusCode} ${text.slice(0, 100)}`);
+  };
+  return {
+    requests: () => requests,
+    export(logs, resultCallback) {
+      const groups = new Map<string, Record<string, unknown>[]>();
+      for (const log of logs) {
+        const attributes = log.attributes;
+        const clientId = attributes['ge.client_id'] as string;
+        const userOp = attributes['ge.user_op'] as BenchUserOp | undefined;
+        const timeMillis = log.hrTime[0] * 1000 + Math.round(log.hrTime[1] / 1e6);
+        const record = { eventName: log.eventName, userOp, body: log.body as LogBody } as unknown as BenchRecord;
+        let list = groups.get(clientId);
+        if (list === undefined) groups.set(clientId, (list = []));
+        list.push(toWireEvent(record, timeMillis, VERSION));
+      }
+      const jobs: Array<[string, Record<string, unknown>[]]> = [];
+      for (const [clientId, events] of groups) {
+        for (let i = 0; i < events.length; i += MAX_RECORDS_PER_REQUEST) jobs.push([clientId, events.slice(i, i + MAX_RECORDS_PER_REQUEST)]);
+      }
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < jobs.length) {
+          const [clientId, events] = jobs[next++]!;
+          await post(clientId, events);
+        }
+      };
+      Promise.all(Array.from({ length: config.concurrency }, worker)).then(
+        () => resultCallback({ code: ExportResultCode.SUCCESS }),
+        (error: unknown) => {
+          note(`otel-floor: ${String(error)}`);
+          resultCallback({ code: ExportResultCode.FAILED, error: error as Error });
+        },
+      );
+    },
+    shutdown: () => pool.close(),
+    forceFlush: () => Promise.resolve(),
+  };
+}
+
 function buildPipeline(config: RunnerConfig): {
   provider: LoggerProvider;
   logger: Logger;
   exporter: LogRecordExporter;
 } {
-  const tuned = config.kind.endsWith('-tuned') || config.kind === 'otel-noop' || config.kind === 'gravity-whatif';
+  const tuned = config.kind.endsWith('-tuned') || config.kind === 'otel-noop' || config.kind === 'otel-floor' || config.kind === 'gravity-whatif';
   let exporter: LogRecordExporter;
   if (config.kind === 'gravity-whatif') {
     const inner = new gravity.GravityLogRecordExporter({
@@ -205,6 +265,7 @@ function buildPipeline(config: RunnerConfig): {
   } else if (config.kind.startsWith('gravity')) exporter = gravityExporter(config, tuned);
   else if (config.kind.startsWith('otlp')) exporter = new OTLPLogExporter({ url: `${config.sinkOrigin}/v1/logs`, compression: 'gzip' as never });
   else if (config.kind === 'gateway-otlp') exporter = new OTLPProtoLogExporter({ url: `${config.gatewayOrigin}/v1/logs`, timeoutMillis: GATEWAY_SENDER.timeoutMillis });
+  else if (config.kind === 'otel-floor') exporter = floorExporter(config);
   else exporter = noopExporter;
   // The tuned runner is exactly what the README recommends: the helper, with the exporter it wraps.
   const { maxQueueSize, maxExportBatchSize, scheduledDelayMillis } = GATEWAY_SENDER;

@@ -148,29 +148,20 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     { send: sendWithSlot, close: () => Promise.resolve() },
     { ...config.retry, backoffMultiplier: 2, now, sleep, random },
   );
+  /** The abort signal of every first attempt (see `firstAttempt`): aborted by `abortAll`. */
+  const abandonAll = new AbortController();
   const parking = createParking({ config, stats, now, sleep, maxAttempts, attempt, toSpoolOr, release: (unit) => held.release(unit), reparked: () => held.recheckRoom() });
 
   /**
-   * One attempt behind a connection slot, so that a retry's backoff never holds a connection. The batch is
-   * encoded only once it has a slot: only requests on the wire hold a body, which keeps memory flat when
-   * thousands of batches wait on a stalled endpoint.
+   * One attempt by the holder of a connection slot, which it releases. The batch is encoded only now: only
+   * requests on the wire hold a body, which keeps memory flat when thousands of batches wait on a stalled endpoint.
    */
-  async function sendWithSlot(request: UnitSendRequest): Promise<SendResult> {
-    const { unit, batch } = request;
-    const startMillis = now();
-    unit.state = 'queued';
-    if (isAbandoned(unit) || (!slots.tryAcquire() && !(await slots.acquire(signalOf(unit))))) {
-      return { status: 'retryable', error: new GravityShutdownError('the send was abandoned') };
-    }
+  async function sendHoldingSlot(unit: Unit, batch: RequestBatch, timeoutMillis: number, signal: AbortSignal): Promise<SendResult> {
     try {
-      const timeoutMillis = (request.timeoutMillis ?? config.timeoutMillis) - (now() - startMillis);
-      if (timeoutMillis <= 0) {
-        return { status: 'retryable', error: new GravityExportError('no connection free before the deadline', 'GRAVITY_DEADLINE_EXCEEDED') };
-      }
       unit.state = 'sending';
       const { body, compressed } = encodeBody(toPayloadJson(batch), compression);
       stats.attempts++;
-      const result = await transport.send({ body, compressed, recordCount: request.recordCount, signal: request.signal, timeoutMillis });
+      const result = await transport.send({ body, compressed, recordCount: batch.eventJson.length, signal, timeoutMillis });
       if (wasAnswered(result)) {
         stats.requests++;
         if (result.status !== 'success') stats.failedRequests++;
@@ -182,9 +173,27 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     }
   }
 
-  function attempt(unit: Unit, batch: RequestBatch, deadlineMillis: number, attempts: number): Promise<RetriedSendResult> {
+  /** A retry's attempt (or a replay's, or a parked batch's): behind a connection slot, so that a backoff never holds one. */
+  async function sendWithSlot(request: UnitSendRequest): Promise<SendResult> {
+    const { unit, batch } = request;
+    const startMillis = now();
+    unit.state = 'queued';
+    if (isAbandoned(unit) || (!slots.tryAcquire() && !(await slots.acquire(signalOf(unit))))) {
+      unit.state = 'waiting';
+      return { status: 'retryable', error: new GravityShutdownError('the send was abandoned') };
+    }
+    const timeoutMillis = (request.timeoutMillis ?? config.timeoutMillis) - (now() - startMillis);
+    if (timeoutMillis <= 0) {
+      unit.state = 'waiting';
+      slots.release();
+      return { status: 'retryable', error: new GravityExportError('no connection free before the deadline', 'GRAVITY_DEADLINE_EXCEEDED') };
+    }
+    return sendHoldingSlot(unit, batch, timeoutMillis, signalOf(unit));
+  }
+
+  function retryingRequest(unit: Unit, batch: RequestBatch, deadlineMillis: number, attempts: number, made?: UnitSendRequest['made']): UnitSendRequest {
     const records = batch.eventJson.length;
-    return retrying.send({
+    return {
       unit,
       batch,
       body: NOT_ENCODED_YET,
@@ -204,7 +213,30 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
           'debug',
         );
       },
-    });
+      ...(made === undefined ? {} : { made }),
+    };
+  }
+
+  function attempt(unit: Unit, batch: RequestBatch, deadlineMillis: number, attempts: number): Promise<RetriedSendResult> {
+    return retrying.send(retryingRequest(unit, batch, deadlineMillis, attempts));
+  }
+
+  /**
+   * A batch's first attempt, by a worker that holds a connection slot already (released here). The common
+   * case, one attempt that succeeds, makes no abort controller, request object or retry loop: its request
+   * shares one abort signal with every first attempt (`abortAll` aborts it; the memory cap never drops a
+   * batch on the wire). Anything else goes on through the retrying transport as if it had made the attempt.
+   */
+  async function firstAttempt(unit: Unit, batch: RequestBatch, deadlineMillis: number, attempts: number): Promise<RetriedSendResult> {
+    const remainingMillis = deadlineMillis - now();
+    if (isAbandoned(unit) || remainingMillis <= 0 || attempts < 1) {
+      slots.release();
+      return attempt(unit, batch, deadlineMillis, attempts);
+    }
+    const result = await sendHoldingSlot(unit, batch, remainingMillis, abandonAll.signal);
+    if (result.status === 'success') return { status: 'success', response: result.response, attempts: 1 };
+    if (result.status === 'failure' && !isAbandoned(unit)) return { status: 'failure', error: result.error, attempts: 1 };
+    return retrying.send(retryingRequest(unit, batch, deadlineMillis, attempts, { attempts: 1, result }));
   }
 
   async function toSpoolOr(outcome: 'failed' | 'dropped', batch: RequestBatch, error: Error): Promise<Settled> {
@@ -221,10 +253,13 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     return { outcome, clientId: batch.clientId, records, error };
   }
 
-  /** Sends one batch (or, after a 413, its halves) and settles every record of it. */
-  async function send(unit: Unit, batch: RequestBatch, deadlineMillis: number): Promise<Settled[]> {
+  /**
+   * Sends one batch (or, after a 413, its halves) and settles every record of it. `holdingSlot`: the caller
+   * holds a connection slot for its first attempt.
+   */
+  async function send(unit: Unit, batch: RequestBatch, deadlineMillis: number, holdingSlot = false): Promise<Settled[]> {
     const records = batch.eventJson.length;
-    const result = await attempt(unit, batch, deadlineMillis, maxAttempts);
+    const result = holdingSlot ? await firstAttempt(unit, batch, deadlineMillis, maxAttempts) : await attempt(unit, batch, deadlineMillis, maxAttempts);
     if (result.status === 'success') {
       stats.sent += records;
       return [{ outcome: 'sent', clientId: batch.clientId, records }];
@@ -276,14 +311,23 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     }
   }
 
-  /** Sends one batch a worker took and settles every record of it; never rejects. */
-  async function deliverOne(unit: Unit, batch: RequestBatch, deadlineMillis: number): Promise<Settled[]> {
+  /**
+   * Sends one batch a worker took and settles every record of it; never rejects. `holdingSlot`: the worker
+   * holds a connection slot for it (given up here when the batch is not sent).
+   */
+  async function deliverOne(unit: Unit, batch: RequestBatch, deadlineMillis: number, holdingSlot = false): Promise<Settled[]> {
     try {
-      if (isAbandoned(unit)) return [await toSpoolOr('dropped', batch, abandonReason(unit))];
+      if (isAbandoned(unit)) {
+        if (holdingSlot) slots.release();
+        return [await toSpoolOr('dropped', batch, abandonReason(unit))];
+      }
       // Its client's earlier records are in the spool: this batch goes after them, never ahead of them live.
       const follow = spool?.mustFollow(batch.clientId) ?? false;
-      if (follow === true || (follow !== false && (await follow))) return [await toSpoolOr('dropped', batch, spoolRefused)];
-      return await send(unit, batch, deadlineMillis);
+      if (follow === true || (follow !== false && (await follow))) {
+        if (holdingSlot) slots.release();
+        return [await toSpoolOr('dropped', batch, spoolRefused)];
+      }
+      return await send(unit, batch, deadlineMillis, holdingSlot);
     } catch (error) {
       // Encoding or a bug: report, never reject (the export callback must be called exactly once).
       stats.failed += batch.eventJson.length;
@@ -304,13 +348,23 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     void deliverOne(unit, entry.batch, entry.job.deadlineMillis).then((settled) => settle(entry.job, entry.index, settled));
   }
 
-  /** One of at most `activeLimit` workers shared by all exports: takes the oldest lane until none is left. */
+  /**
+   * One of at most `activeLimit` workers shared by all exports: takes the oldest lane until none is left. It
+   * waits for a connection slot before it takes each batch, so a batch waiting for a connection stays plain
+   * data in its lane (dropped or abandoned there at once), and the wait needs no abort signal.
+   */
   async function work(): Promise<void> {
     try {
       for (let lane = queue.shift(); lane !== undefined; lane = queue.shift()) {
         try {
-          for (let entry = queue.nextOf(lane); entry !== undefined; entry = queue.nextOf(lane)) {
-            settle(entry.job, entry.index, await deliverOne(entry.unit, entry.batch, entry.job.deadlineMillis));
+          for (;;) {
+            if (!slots.tryAcquire()) await slots.next();
+            const entry = queue.nextOf(lane);
+            if (entry === undefined) {
+              slots.release();
+              break;
+            }
+            settle(entry.job, entry.index, await deliverOne(entry.unit, entry.batch, entry.job.deadlineMillis, true));
           }
         } finally {
           queue.finished(lane);
@@ -403,6 +457,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     abortAll: () => {
       abandonedAll = new GravityShutdownError('the exporter shut down before these records were delivered');
       held.abortAll(abandonedAll);
+      abandonAll.abort(abandonedAll);
     },
     replay: (batch, deadlineMillis, signal) =>
       replayBatch(

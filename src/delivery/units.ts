@@ -153,6 +153,7 @@ export class HeldUnits {
 
   /** Tells the exports waiting for room to look again (a unit left delivery without being released: parked). */
   recheckRoom(): void {
+    if (this._roomWaiters.size === 0) return;
     for (const check of this._roomWaiters) check();
   }
 
@@ -194,6 +195,11 @@ export class Slots {
     this._free--;
     return true;
   }
+  /** Resolves with a slot, once one is free (first come, first served). */
+  next(): Promise<void> {
+    if (this.tryAcquire()) return Promise.resolve();
+    return new Promise<void>((resolve) => this._waiters.add(resolve));
+  }
   /** Resolves `true` with a slot, or `false` if `signal` aborted first. */
   async acquire(signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return false;
@@ -212,12 +218,12 @@ export class Slots {
     });
   }
   release(): void {
-    const next = this._waiters.values().next();
-    if (next.done === true) {
+    if (this._waiters.size === 0) {
       this._free++;
       return;
     }
-    this._waiters.delete(next.value);
-    next.value();
+    const grant = this._waiters.values().next().value!;
+    this._waiters.delete(grant);
+    grant();
   }
 }

@@ -31,6 +31,11 @@ export interface RetryingSendRequest extends SendRequest {
   readonly maxAttempts?: number;
   /** Told before each retry (after a retryable result), with the delay about to be waited. */
   readonly onRetry?: (retry: RetryNotice) => void;
+  /**
+   * Attempts the caller made already (counted against `maxAttempts`) and the last one's result: the send
+   * goes on from there as if it had made them (delivery makes each batch's first attempt itself).
+   */
+  readonly made?: { readonly attempts: number; readonly result: SendResult };
 }
 
 export interface RetryNotice {
@@ -110,17 +115,24 @@ export function createRetryingTransport<R extends RetryingSendRequest = Retrying
     async send(request: R): Promise<RetriedSendResult> {
       const { deadlineMillis, onRetry, signal } = request;
       const maxAttempts = Math.min(policy.maxAttempts, request.maxAttempts ?? policy.maxAttempts);
-      let attempts = 0;
+      let attempts = request.made?.attempts ?? 0;
+      let made = request.made?.result;
       let lastError: GravityExportError | undefined;
       for (;;) {
-        if (isAborted(signal)) return abortedResult(attempts, signal);
-        const remainingMillis = deadlineMillis - now();
-        if (remainingMillis <= 0) {
-          const error = lastError ?? new GravityExportError('the delivery deadline passed before the first attempt', 'GRAVITY_DEADLINE_EXCEEDED');
-          return { status: 'retryable', error, attempts, gaveUp: 'deadline' };
+        let result: SendResult;
+        if (made !== undefined) {
+          result = made;
+          made = undefined;
+        } else {
+          if (isAborted(signal)) return abortedResult(attempts, signal);
+          const remainingMillis = deadlineMillis - now();
+          if (remainingMillis <= 0) {
+            const error = lastError ?? new GravityExportError('the delivery deadline passed before the first attempt', 'GRAVITY_DEADLINE_EXCEEDED');
+            return { status: 'retryable', error, attempts, gaveUp: 'deadline' };
+          }
+          attempts++;
+          result = await inner.send({ ...request, timeoutMillis: remainingMillis });
         }
-        attempts++;
-        const result = await inner.send({ ...request, timeoutMillis: remainingMillis });
         if (result.status !== 'success' && isAborted(signal)) return abortedResult(attempts, signal);
         if (result.status !== 'retryable') return { ...result, attempts };
         lastError = result.error;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, test } from 'node:test';
 import { resolveConfig } from '../../src/config/resolve-config.js';
@@ -12,7 +14,7 @@ import {
   GravityTimeoutError,
 } from '../../src/common/errors.js';
 import type { GravityExporterOptions } from '../../src/config/options.js';
-import { createHttpTransport } from '../../src/transport/http-transport.js';
+import { createHttpTransport, MAX_RESPONSE_BYTES } from '../../src/transport/http-transport.js';
 import type { SendResult, Transport } from '../../src/transport/types.js';
 import { VERSION } from '../../src/common/version.js';
 import { startRawCaptureServer } from '../helpers/raw-capture-server.js';
@@ -148,6 +150,75 @@ describe('createHttpTransport: classification', () => {
     const result = await send(transport);
     assert.equal(result.status, 'failure');
     assert.equal(emulator.requests.length, 0);
+  });
+});
+
+/** A server on 127.0.0.1 answering every request with `respond`. */
+async function startServer(respond: Parameters<typeof createServer>[1]): Promise<string> {
+  const server = createServer(respond);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('createHttpTransport: responses and aborts', () => {
+  test('an endless 200 body is judged on its first MAX_RESPONSE_BYTES, at once, not at the timeout', async () => {
+    const url = await startServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(16 * 1024, 0x20);
+      const pump = (): void => {
+        while (res.write(chunk));
+        res.once('drain', pump);
+      };
+      pump();
+    });
+    const transport = createHttpTransport(resolveConfig({ url, accessToken: TOKEN, timeoutMillis: 10_000 }, {}));
+    cleanups.push(() => transport.close());
+    const started = Date.now();
+    const result = await send(transport);
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+    assert.equal(result.status, 'retryable');
+    assert.match(errorOf(result).message, /HTTP 200 without a Gravity response/);
+  });
+
+  test('a 503 with a body over the cap is retryable, quoting the start of it', async () => {
+    const url = await startServer((req, res) => {
+      req.resume();
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end(`overloaded ${'x'.repeat(MAX_RESPONSE_BYTES * 2)}`);
+    });
+    const transport = createHttpTransport(resolveConfig({ url, accessToken: TOKEN }, {}));
+    cleanups.push(() => transport.close());
+    const result = await send(transport);
+    assert.equal(result.status, 'retryable');
+    const error = errorOf(result);
+    assert.ok(error instanceof GravityHttpError);
+    assert.equal(error.status, 503);
+    assert.match(error.message, /overloaded x/);
+  });
+
+  test('requests sharing one abort signal all end when it aborts, and a send with an aborted signal makes no request', async () => {
+    const { transport, emulator } = await setup({ timeoutMillis: 10_000 });
+    emulator.enqueueFaults({ kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' });
+    const controller = new AbortController();
+    const { body, compressed } = encodeBody(PAYLOAD, 'gzip');
+    const sends = [1, 2, 3].map(() => transport.send({ body, compressed, recordCount: 1, signal: controller.signal }));
+    while (emulator.requests.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    const started = Date.now();
+    controller.abort(new Error('shutting down'));
+    const results = await Promise.all(sends);
+    assert.ok(Date.now() - started < 1_000, `ended ${Date.now() - started} ms after the abort`);
+    for (const result of results) {
+      assert.equal(result.status, 'failure');
+      assert.match(errorOf(result).message, /request aborted: shutting down/);
+    }
+    const late = await transport.send({ body, compressed, recordCount: 1, signal: controller.signal });
+    assert.equal(late.status, 'failure');
+    assert.equal(emulator.requests.length, 3);
   });
 });
 

@@ -157,4 +157,37 @@ describe('createRetryingTransport', () => {
     });
     assert.deepEqual(notices, [99, 700]);
   });
+
+  it('goes on from attempts the caller made itself: their count and the last result, as if it had made them', async () => {
+    const clock = createClock();
+    const inner = scriptedTransport([unavailable(), ok]);
+    const notices: number[] = [];
+    const result = await createRetryingTransport(inner, policy(clock)).send({
+      ...body,
+      deadlineMillis: clock.now() + 60_000,
+      made: { attempts: 1, result: reset },
+      onRetry: (notice) => notices.push(notice.retry),
+    });
+    assert.equal(result.status, 'success');
+    assert.equal(result.attempts, 3);
+    assert.equal(inner.requests.length, 2);
+    assert.deepEqual(clock.delays, [99, 199]);
+    assert.deepEqual(notices, [1, 2]);
+  });
+
+  it('makes no attempt when the caller\'s own attempts used them all, or its result was final', async () => {
+    const clock = createClock();
+    const inner = scriptedTransport([]);
+    const retrying = createRetryingTransport(inner, policy(clock, { maxAttempts: 2 }));
+    const spent = await retrying.send({ ...body, deadlineMillis: clock.now() + 60_000, made: { attempts: 2, result: reset } });
+    assert.equal(spent.status === 'retryable' && spent.gaveUp, 'attempts');
+    const refused = await retrying.send({
+      ...body,
+      deadlineMillis: clock.now() + 60_000,
+      made: { attempts: 1, result: { status: 'failure', error: new GravityRejectedError(1, 'invalid data', {}) } },
+    });
+    assert.equal(refused.status, 'failure');
+    assert.equal(refused.attempts, 1);
+    assert.equal(inner.requests.length, 0);
+  });
 });
