@@ -1,10 +1,9 @@
 /** The durable spool behind `spoolDir`: what an outage leaves survives a SIGKILL and is delivered once later. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ExportResultCode } from '@opentelemetry/core';
 import { startEmulator } from '../../src/emulator/index.js';
@@ -12,27 +11,13 @@ import type { Emulator } from '../../src/emulator/index.js';
 import { GravityLogRecordExporter } from '../../src/index.js';
 import { exportOnce } from '../helpers/export-once.js';
 import { createTrackRecord } from '../helpers/record-builders.js';
+import { useTestCleanups } from '../helpers/test-cleanups.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/spool-child.ts', import.meta.url));
 const PROVIDER_CHILD = fileURLToPath(new URL('../helpers/spool-provider-child.ts', import.meta.url));
 const FAST = { accessToken: 't', retry: { initialBackoffMillis: 10, maxBackoffMillis: 50 } };
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ge-spool-test-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function emulatorFor(): Promise<Emulator> {
-  const emulator = await startEmulator();
-  cleanups.push(() => emulator.close());
-  return emulator;
-}
+const { cleanups, tempDir, emulatorFor } = useTestCleanups('ge-spool-test-');
 
 function seqs(emulator: Emulator): number[] {
   return emulator.events().map((e) => Number(e.properties['seq'])).sort((a, b) => a - b);

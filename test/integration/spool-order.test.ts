@@ -6,37 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
-import { startEmulator } from '../../src/emulator/index.js';
-import type { Emulator } from '../../src/emulator/index.js';
 import { createGravityLogRecordProcessor, GravityLogRecordExporter } from '../../src/index.js';
 import { orderRun } from '../../soak/order-run.js';
 import { arrivalsByClient, workloadRecord, workloadTimeOrigin } from '../helpers/user-op-workload.js';
+import { useTestCleanups } from '../helpers/test-cleanups.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/order-child.ts', import.meta.url));
 const FAST = { accessToken: 't', retry: { initialBackoffMillis: 20, maxBackoffMillis: 200 } };
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ge-spool-order-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function emulatorFor(): Promise<Emulator> {
-  const emulator = await startEmulator();
-  cleanups.push(() => emulator.close());
-  return emulator;
-}
+const { cleanups, tempDir, emulatorFor } = useTestCleanups('ge-spool-order-');
 
 async function waitUntil(condition: () => boolean, timeoutMillis: number, what: string): Promise<void> {
   for (const started = Date.now(); !condition(); ) {
